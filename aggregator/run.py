@@ -1,0 +1,319 @@
+"""One fetch run: every member's feed fetched, parsed, cleaned and written, each in isolation.
+
+The per-member boundary lives here: whatever goes wrong with one member's feed becomes that
+member's error in the report and in the state, and the run goes on. Parsing and cleaning (the
+CPU-bound part) run in a process pool so that both cores work while the network waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aggregator.entries import Previous, build_post, entry_guid
+from aggregator.errors import AggregatorError, FeedError, HttpStatusError
+from aggregator.fetch import Fetcher
+from aggregator.models import FetchResult, Member, Post
+from aggregator.parse import parse_feed
+from aggregator.settings import Settings
+from aggregator.state import FeedState, State
+from aggregator.write import PostIndex, remove_stale_temp_files, render_post, write_atomic
+
+logger = logging.getLogger(__name__)
+
+# Bump when the conversion changes, so that cached body hashes no longer skip re-rendering.
+CONVERTER_VERSION = "1"
+BACKOFF_BASE = 1800.0  # seconds after the first failure; doubles with each failure after
+PROCESS_TIMEOUT = 120.0  # seconds to parse and clean one feed before giving up on it
+POOL_THRESHOLD = 8  # fewer feeds than this are parsed in a thread: a pool costs a start-up
+
+
+@dataclass
+class MemberResult:
+    """How one member fared in a run."""
+
+    member_id: str
+    name: str
+    status: str  # fetched | unchanged | not-modified | failed | gone | backing-off | paused
+    feed_url: str = ""
+    entries: int = 0
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    warning: str | None = None
+    redirect: str | None = None  # a permanent redirect to copy into members.yaml
+    retry_at: float | None = None
+    elapsed: float = 0.0
+
+
+@dataclass
+class RunReport:
+    """The whole run, for the summary table and the exit code."""
+
+    results: list[MemberResult] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def failed(self) -> list[MemberResult]:
+        return [r for r in self.results if r.status in ("failed", "gone")]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything a worker process needs to turn one feed body into posts (picklable)."""
+
+    member: Member
+    body: bytes
+    headers: Mapping[str, str]
+    url: str
+    previous: Mapping[str, Previous]
+    sectors: Mapping[str, str]
+    summary_words: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _Processed:
+    posts: list[Post]
+    title: str | None
+    site: str | None
+    warning: str | None
+
+
+def process_feed(job: _Job) -> _Processed:
+    """Parse and clean one feed body into posts. Runs in a worker: pure, no I/O."""
+    feed = parse_feed(job.body, job.headers, url=job.url)
+    posts: dict[str, Post] = {}
+    for entry in feed.entries:
+        guid = entry_guid(entry)
+        if guid in posts:  # the same entry twice in one feed: the first one wins
+            continue
+        posts[guid] = build_post(entry, member=job.member, feed=feed, feed_url=job.url,
+                                 now=job.now, previous=job.previous.get(guid),
+                                 sectors=job.sectors, summary_words=job.summary_words)
+    if not posts and feed.entries:
+        raise FeedError(job.url, "no usable entries")
+    return _Processed(list(posts.values()), feed.title, feed.link, feed.warning)
+
+
+def _body_hash(member: Member, body: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{CONVERTER_VERSION}\x00{member!r}\x00".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def backoff_delay(failures: int, *, cap: float) -> float:
+    """Seconds to wait after `failures` failures in a row: doubling, capped (default a day)."""
+    return float(min(cap, BACKOFF_BASE * (2 ** max(0, failures - 1))))
+
+
+class FetchRun:
+    """One run over a set of members. Holds the run's shared objects; no module globals."""
+
+    def __init__(self, settings: Settings, *, allow_private: bool = False,
+                 now: datetime | None = None, force: bool = False,
+                 on_result: Callable[[MemberResult], None] | None = None) -> None:
+        self.settings = settings
+        self.allow_private = allow_private
+        self.now = (now or datetime.now(UTC)).replace(microsecond=0)
+        self.force = force
+        self.on_result = on_result
+        self.posts_dir = settings.content_dir / "posts"
+        self.index = PostIndex(self.posts_dir)
+        self._executor: Executor | None = None
+
+    async def run(self, members: Iterable[Member]) -> RunReport:
+        started = time.monotonic()
+        members = list(members)
+        for stale in remove_stale_temp_files(self.settings.content_dir):
+            logger.info("removed %s, left by an interrupted run", stale)
+        self.index = PostIndex.scan(self.posts_dir)
+        report = RunReport()
+        active = sum(1 for m in members if not m.paused)
+        if active >= POOL_THRESHOLD:
+            self._executor = ProcessPoolExecutor(
+                max_workers=max(1, min(os.cpu_count() or 1, 4)),
+                mp_context=multiprocessing.get_context("spawn"))
+        try:
+            with State(self.settings.state_path) as state:
+                async with Fetcher(user_agent=self.settings.user_agent,
+                                   allow_private=self.allow_private,
+                                   concurrency=self.settings.concurrency,
+                                   per_host=self.settings.per_host,
+                                   timeout=self.settings.timeout,
+                                   max_bytes=self.settings.max_bytes,
+                                   max_redirects=self.settings.max_redirects) as fetcher:
+                    tasks = [self._member(m, fetcher, state) for m in members]
+                    for result in await asyncio.gather(*tasks):
+                        report.results.append(result)
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+        report.elapsed = time.monotonic() - started
+        return report
+
+    async def _member(self, member: Member, fetcher: Fetcher, state: State) -> MemberResult:
+        started = time.monotonic()
+        result = MemberResult(member.id, member.name, "failed", feed_url=member.feed)
+        try:
+            await self._member_inner(member, fetcher, state, result)
+        except FeedError as exc:
+            result.status, result.error = "failed", str(exc)
+        except AggregatorError as exc:
+            result.status, result.error = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - the per-member boundary: one feed never stops a run
+            logger.exception("%s: unexpected error with %s", member.id, member.feed)
+            result.status = "failed"
+            result.error = f"{member.feed}: internal error ({type(exc).__name__}: {exc})"
+        result.elapsed = time.monotonic() - started
+        if result.status == "failed":
+            self._record_failure(member, state, result)
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
+
+    def _feed_state(self, member: Member, state: State) -> FeedState:
+        feed_state = state.get(member.id)
+        if feed_state is None or feed_state.url != member.feed:
+            # New member, or the maintainer changed the feed URL: start afresh.
+            feed_state = FeedState(member_id=member.id, url=member.feed)
+        return feed_state
+
+    async def _member_inner(self, member: Member, fetcher: Fetcher, state: State,
+                            result: MemberResult) -> None:
+        if member.paused:
+            result.status = "paused"
+            return
+        feed_state = self._feed_state(member, state)
+        now_ts = self.now.timestamp()
+        if not self.force and feed_state.next_attempt and feed_state.next_attempt > now_ts:
+            result.status = "gone" if feed_state.gone else "backing-off"
+            result.retry_at = feed_state.next_attempt
+            result.error = feed_state.last_error
+            return
+        url = feed_state.fetch_url or member.feed
+        result.feed_url = url
+        have_files = self.index.count(member.id) > 0
+        feed_state.last_attempt = now_ts
+        try:
+            fetched = await fetcher.get(url, etag=feed_state.etag if have_files else None,
+                                        last_modified=(feed_state.last_modified
+                                                       if have_files else None))
+        except HttpStatusError as exc:
+            if exc.status == 410:
+                feed_state.gone = 1
+                feed_state.last_status = 410
+                feed_state.last_error = f"{url}: the feed is gone (HTTP 410)"
+                feed_state.failures += 1
+                feed_state.next_attempt = now_ts + self.settings.max_backoff
+                state.save(feed_state)
+                result.status, result.error = "gone", feed_state.last_error
+                result.retry_at = feed_state.next_attempt
+                return
+            result.retry_at = exc.retry_after
+            raise
+        self._after_fetch(feed_state, fetched, result)
+        if fetched.status == 304 or fetched.body is None:
+            result.status = "not-modified"
+            self._record_success(feed_state, state)
+            return
+        body_hash = _body_hash(member, fetched.body)
+        if have_files and body_hash == feed_state.body_hash and not self.force:
+            result.status = "unchanged"
+            self._record_success(feed_state, state)
+            return
+        processed = await self._process(member, fetched, url)
+        new, updated, newest = self._write(member, processed.posts)
+        result.status = "fetched"
+        result.entries, result.new, result.updated = len(processed.posts), new, updated
+        result.warning = processed.warning
+        feed_state.body_hash = body_hash
+        feed_state.title = processed.title
+        feed_state.site = processed.site
+        feed_state.posts = len(processed.posts)
+        if newest is not None:
+            feed_state.last_post = max(newest, feed_state.last_post or 0)
+        self._record_success(feed_state, state)
+
+    def _after_fetch(self, feed_state: FeedState, fetched: FetchResult,
+                     result: MemberResult) -> None:
+        feed_state.last_status = fetched.status
+        if fetched.status != 304:
+            feed_state.etag = fetched.etag
+            feed_state.last_modified = fetched.last_modified
+        if fetched.permanent_redirect and fetched.permanent_redirect != feed_state.url:
+            feed_state.fetch_url = fetched.permanent_redirect
+            feed_state.redirected_to = fetched.permanent_redirect
+            logger.warning("%s: %s moved permanently to %s; update members.yaml",
+                           feed_state.member_id, fetched.url, fetched.permanent_redirect)
+        result.redirect = feed_state.redirected_to
+
+    async def _process(self, member: Member, fetched: FetchResult, url: str) -> _Processed:
+        assert fetched.body is not None
+        job = _Job(member, fetched.body, dict(fetched.headers), url,
+                   self.index.previous(member.id),
+                   dict(self.settings.sectors), self.settings.summary_words, self.now)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, process_feed, job)
+        try:
+            return await asyncio.wait_for(future, PROCESS_TIMEOUT)
+        except TimeoutError as exc:
+            raise FeedError(url, f"took longer than {PROCESS_TIMEOUT:.0f} s to process") from exc
+
+    def _write(self, member: Member, posts: list[Post]) -> tuple[int, int, float | None]:
+        new = updated = 0
+        newest: float | None = None
+        # Oldest first, so that when two posts want the same slug the older one keeps it.
+        for post in sorted(posts, key=lambda p: (p.date, p.guid)):
+            known = self.index.get(member.id, post.guid) is not None
+            slug, path = self.index.assign(post)
+            text = render_post(post, slug=slug, content_mode=member.content)
+            if write_atomic(path, text):
+                if known:
+                    updated += 1
+                else:
+                    new += 1
+            newest = max(newest or 0.0, post.date.timestamp())
+        return new, updated, newest
+
+    def _record_success(self, feed_state: FeedState, state: State) -> None:
+        feed_state.last_success = self.now.timestamp()
+        feed_state.failures = 0
+        feed_state.next_attempt = None
+        feed_state.gone = 0
+        feed_state.last_error = None
+        state.save(feed_state)
+
+    def _record_failure(self, member: Member, state: State, result: MemberResult) -> None:
+        feed_state = self._feed_state(member, state)
+        now_ts = self.now.timestamp()
+        feed_state.last_attempt = now_ts
+        feed_state.failures += 1
+        feed_state.last_error = result.error
+        delay = backoff_delay(feed_state.failures, cap=self.settings.max_backoff)
+        if result.retry_at is not None:  # Retry-After, in seconds from now
+            delay = min(self.settings.max_backoff, max(result.retry_at, 0.0))
+        feed_state.next_attempt = now_ts + delay
+        result.retry_at = feed_state.next_attempt
+        state.save(feed_state)
+
+
+def run_fetch(settings: Settings, members: Iterable[Member], *, allow_private: bool = False,
+              now: datetime | None = None, force: bool = False,
+              on_result: Callable[[MemberResult], None] | None = None) -> RunReport:
+    """Run one fetch over `members` and return its report."""
+    runner = FetchRun(settings, allow_private=allow_private, now=now, force=force,
+                      on_result=on_result)
+    return asyncio.run(runner.run(members))

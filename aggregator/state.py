@@ -1,0 +1,138 @@
+"""The state database (var/state.sqlite3): validators, body hashes, health and back-off.
+
+A cache, never the only copy: posts live in content/. A corrupt or foreign database is moved
+aside with a warning and a fresh one is made; the next run rebuilds what it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_APP_ID = 0x50534221  # "PSB!": tells our database from someone else's
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds (
+    member_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,              -- the registry's feed URL when this row was written
+    fetch_url TEXT,                 -- where we fetch from now (after a permanent redirect)
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    last_attempt REAL,
+    last_success REAL,
+    last_status INTEGER,
+    last_error TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL,
+    redirected_to TEXT,             -- a 301/308 target the maintainer should copy to the registry
+    gone INTEGER NOT NULL DEFAULT 0,
+    last_post REAL,                 -- date of the newest post seen
+    posts INTEGER NOT NULL DEFAULT 0,
+    title TEXT,
+    site TEXT
+);
+"""
+
+
+@dataclass
+class FeedState:
+    """One member's row. Times are Unix seconds."""
+
+    member_id: str
+    url: str
+    fetch_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_attempt: float | None = None
+    last_success: float | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    failures: int = 0
+    next_attempt: float | None = None
+    redirected_to: str | None = None
+    gone: int = 0
+    last_post: float | None = None
+    posts: int = 0
+    title: str | None = None
+    site: str | None = None
+
+
+_COLUMNS = tuple(f.name for f in fields(FeedState))
+
+
+class StateError(Exception):
+    """The database file is not ours or is damaged."""
+
+
+class State:
+    """Open (or create) the state database; use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = self._open()
+        except (sqlite3.DatabaseError, StateError) as exc:
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            logger.warning("%s: state database unreadable (%s); moved to %s and rebuilt from "
+                           "content/ (only validators and health history are lost)",
+                           path, exc, aside.name)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                extra = Path(f"{path}{suffix}")
+                if extra.exists():
+                    extra.replace(Path(f"{aside}{suffix}"))
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+            if app_id not in (0, _APP_ID) or (app_id == 0 and tables):
+                raise StateError("not this aggregator's database")
+            if version > SCHEMA_VERSION:
+                raise StateError(f"made by a newer version (schema {version})")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA application_id = {_APP_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("PRAGMA quick_check").fetchone()
+            db.execute("SELECT count(*) FROM feeds").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def get(self, member_id: str) -> FeedState | None:
+        row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM feeds WHERE member_id = ?",
+                               (member_id,)).fetchone()
+        return FeedState(*row) if row else None
+
+    def all(self) -> list[FeedState]:
+        rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM feeds ORDER BY member_id")
+        return [FeedState(*row) for row in rows]
+
+    def save(self, feed: FeedState) -> None:
+        values = [getattr(feed, name) for name in _COLUMNS]
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        self._db.execute(f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) "
+                         f"VALUES ({placeholders})", values)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,183 @@
+"""Post files: a fixed metadata block, slugs and paths we generate, atomic writes.
+
+Only keys from KEYS are ever written, each once, each value on one line; slugs and paths come
+from `slugs.py`, never from feed text directly. A file is replaced by rename, and only when its
+bytes change, so a run with nothing new touches nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from aggregator.dates import format_date
+from aggregator.entries import Previous
+from aggregator.atomic import remove_stale_temp_files, write_atomic
+from aggregator.models import Post
+from aggregator.slugs import is_slug, short_hash, slugify
+
+logger = logging.getLogger(__name__)
+
+# Every key a post file may carry, in the order written.
+KEYS = ("Title", "Date", "Modified", "Author", "Category", "Tags", "Slug", "Summary", "Member",
+        "Original_url", "Source_feed", "Guid", "Blog", "Blog_url", "Byline", "Comments_url",
+        "Comment_feed", "Comment_count", "Content_mode")
+VALUE_MAX = 2000
+NAME_MAX = 80
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_META_LINE = re.compile(r"^([A-Za-z0-9_-]+):[ \t]?(.*)$")
+
+
+def one_line(value: object, *, max_length: int = VALUE_MAX) -> str:
+    """A metadata value: control characters and line breaks become spaces, length capped."""
+    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    if len(text) > max_length:
+        text = text[: max_length - 1].rstrip() + "…"
+    return text
+
+
+def render_post(post: Post, *, slug: str, content_mode: str) -> str:
+    """The whole file: the metadata block, a blank line, the Markdown body."""
+    if not is_slug(slug):
+        raise ValueError(f"refusing unsafe slug {slug!r}")
+    values: dict[str, object | None] = {
+        "Title": post.title,
+        "Date": format_date(post.date),
+        "Modified": format_date(post.modified) if post.modified else None,
+        "Author": post.author,
+        "Category": post.category,
+        "Tags": ", ".join(post.tags) if post.tags else None,
+        "Slug": slug,
+        "Summary": post.summary or None,
+        "Member": post.member_id,
+        "Original_url": post.original_url,
+        "Source_feed": post.source_feed,
+        "Guid": post.guid,
+        "Blog": post.blog,
+        "Blog_url": post.blog_url,
+        "Byline": post.byline,
+        "Comments_url": post.comments_url,
+        "Comment_feed": post.comment_feed,
+        "Comment_count": post.comment_count,
+        "Content_mode": content_mode,
+    }
+    lines = []
+    for key in KEYS:
+        value = values[key]
+        if value is None or value == "":
+            continue
+        text = one_line(value)
+        if text:
+            lines.append(f"{key}: {text}")
+    body = post.body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    return "\n".join(lines) + "\n\n" + body + "\n"
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The metadata block of a post file (keys lower-cased), stopping at the first blank line."""
+    meta: dict[str, str] = {}
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if not line.strip():
+                break
+            match = _META_LINE.match(line)
+            if match is None:
+                break
+            meta.setdefault(match.group(1).lower(), match.group(2).strip())
+    return meta
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A post file already on disk."""
+
+    path: Path
+    slug: str
+    member_id: str
+    previous: Previous | None
+
+
+def _parse_date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class PostIndex:
+    """Every post file under content/posts, by (member, guid) and by slug.
+
+    Built from the files themselves, so that it is right even when var/ is gone: the files are
+    the source of truth.
+    """
+
+    def __init__(self, posts_dir: Path) -> None:
+        self.posts_dir = posts_dir
+        self.by_member: dict[str, dict[str, Existing]] = {}
+        self.slugs: dict[str, tuple[str, str]] = {}  # slug → (member, guid)
+
+    @classmethod
+    def scan(cls, posts_dir: Path) -> PostIndex:
+        index = cls(posts_dir)
+        if not posts_dir.is_dir():
+            return index
+        for path in sorted(posts_dir.glob("*/*/*.md")):
+            try:
+                meta = read_metadata(path)
+            except OSError as exc:
+                logger.warning("%s: cannot read (%s); skipped", path, exc)
+                continue
+            member, guid, slug = meta.get("member"), meta.get("guid"), meta.get("slug")
+            if not member or not guid or not slug:
+                logger.warning("%s: not a post file of ours (no Member/Guid/Slug); left alone",
+                               path)
+                continue
+            date = _parse_date(meta.get("date"))
+            previous = Previous(date, _parse_date(meta.get("modified"))) if date else None
+            index.add(Existing(path, slug, member, previous), guid)
+        return index
+
+    def add(self, existing: Existing, guid: str) -> None:
+        self.by_member.setdefault(existing.member_id, {})[guid] = existing
+        self.slugs[existing.slug] = (existing.member_id, guid)
+
+    def get(self, member_id: str, guid: str) -> Existing | None:
+        return self.by_member.get(member_id, {}).get(guid)
+
+    def count(self, member_id: str) -> int:
+        return len(self.by_member.get(member_id, {}))
+
+    def previous(self, member_id: str) -> dict[str, Previous]:
+        """Each known post's dates, by guid, for keeping them stable."""
+        return {guid: existing.previous
+                for guid, existing in self.by_member.get(member_id, {}).items()
+                if existing.previous is not None}
+
+    def assign(self, post: Post) -> tuple[str, Path]:
+        """The post's slug and path: its file's, if it has one; else new and unique."""
+        existing = self.get(post.member_id, post.guid)
+        if existing is not None and existing.path.exists():
+            return existing.slug, existing.path
+        base = slugify(post.title, max_length=NAME_MAX, fallback="post")
+        name = base
+        slug = f"{post.member_id}-{name}"
+        if slug in self.slugs and self.slugs[slug] != (post.member_id, post.guid):
+            name = f"{base}-{short_hash(post.guid)}"
+            slug = f"{post.member_id}-{name}"
+            tries = 0
+            while slug in self.slugs and self.slugs[slug] != (post.member_id, post.guid):
+                tries += 1
+                name = f"{base}-{short_hash(f'{post.guid}#{tries}')}"
+                slug = f"{post.member_id}-{name}"
+        if not is_slug(post.member_id) or not is_slug(name):
+            raise ValueError(f"unsafe path parts {post.member_id!r}/{name!r}")
+        path = self.posts_dir / post.member_id / f"{post.date.year:04d}" / f"{name}.md"
+        self.add(Existing(path, slug, post.member_id, Previous(post.date, post.modified)),
+                 post.guid)
+        return slug, path

@@ -1,0 +1,178 @@
+"""Pelican settings for local work (relative URLs). publishconf.py builds on these for production.
+
+The aggregator reads its defaults from here too (MEMBERS_FILE, PATH, AGGREGATOR_*), so that
+`python -m aggregator fetch` and `pelican` agree on where things are.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # plugins import the aggregator package from the project root
+    sys.path.insert(0, _HERE)
+
+SITENAME = "Public Sector Blogs"
+SITEURL = ""
+SITE_CONTACT_URL = "https://github.com/publicsector-blogs/network"
+PATH = "content"
+TIMEZONE = "Europe/London"
+DEFAULT_LANG = "en-GB"
+
+# --- The aggregator -------------------------------------------------------------------------
+MEMBERS_FILE = "members.yaml"
+AGGREGATOR_STATE = "var/state.sqlite3"
+AGGREGATOR_USER_AGENT = "PublicSectorBlogsBot/0.1 (+https://publicsectorblogs.org.uk/about/)"
+AGGREGATOR_CONCURRENCY = 50  # feeds in flight at once
+AGGREGATOR_PER_HOST = 4  # connections to any one host
+AGGREGATOR_TIMEOUT = 30.0  # seconds per feed, body included
+AGGREGATOR_MAX_BYTES = 10 * 1024 * 1024  # per body, after decompression
+AGGREGATOR_MAX_REDIRECTS = 5
+AGGREGATOR_MAX_BACKOFF = 24 * 3600  # seconds: a failing feed is retried at least daily
+AGGREGATOR_SUMMARY_WORDS = 60
+COMMENTS_MAX_AGE_DAYS = 90  # threads of older posts are no longer refreshed
+
+# Sector and region slugs used in members.yaml, with their display names.
+SECTORS = {
+    "local-government": "Local government",
+    "central-government": "Central government",
+    "devolved-government": "Devolved government",
+    "health-and-care": "Health and care",
+    "policing-and-justice": "Policing and justice",
+    "fire-and-rescue": "Fire and rescue",
+    "education": "Education",
+    "housing": "Housing",
+    "charity-and-voluntary": "Charity and voluntary sector",
+    "digital-and-data": "Digital and data",
+    "other": "Other public service",
+}
+REGIONS = {
+    "north-east": "North East",
+    "north-west": "North West",
+    "yorkshire-and-the-humber": "Yorkshire and the Humber",
+    "east-midlands": "East Midlands",
+    "west-midlands": "West Midlands",
+    "east-of-england": "East of England",
+    "london": "London",
+    "south-east": "South East",
+    "south-west": "South West",
+    "scotland": "Scotland",
+    "wales": "Wales",
+    "northern-ireland": "Northern Ireland",
+    "uk-wide": "UK-wide",
+}
+
+# --- Reading ---------------------------------------------------------------------------------
+USE_FOLDER_AS_CATEGORY = False  # categories are set explicitly (the member's sector)
+ARTICLE_PATHS = ["posts"]
+ARTICLE_EXCLUDES = ["comments"]
+PAGE_PATHS = ["pages"]
+PAGE_EXCLUDES = ["comments", "posts"]
+# No attr_list or md_in_html: feed text must not be able to add attributes.
+MARKDOWN = {
+    "extension_configs": {
+        "markdown.extensions.meta": {},
+        "markdown.extensions.fenced_code": {},
+        "markdown.extensions.tables": {},
+        "markdown.extensions.sane_lists": {},
+    },
+    "output_format": "html5",
+}
+
+# --- The site --------------------------------------------------------------------------------
+PROJECT_ROOT = _HERE  # relative MEMBERS_FILE paths are resolved against this folder
+THEME = "themes/network"
+SITESUBTITLE = "Blogs from people who work in and around UK public services, in one place"
+RELATIVE_URLS = True  # local work: open the output from any folder or sub-path
+DEFAULT_PAGINATION = 10
+SUMMARY_MAX_LENGTH = 60
+NETWORK_QUIET_AFTER_DAYS = 365  # members with no post for this long are marked quiet
+NETWORK_DISCUSSED_DAYS = 30  # "most discussed" window on the network page
+NETWORK_TODAY = None  # a fixed "now" (datetime) for reproducible builds and tests; None = now
+SUBMISSIONS_URL = None  # the Join form's endpoint (aggregator serve-submissions), when deployed
+REGISTRY_EDIT_URL = SITE_CONTACT_URL + "/blob/main/members.yaml"
+
+PLUGIN_PATHS = ["plugins"]
+PLUGINS = [
+    "sanitize",  # cleans every aggregated article's rendered HTML once more
+    "comment_threads",  # attaches article.comments (trees) and article.comment_count
+    "members_directory",  # registry → member profiles, directory, organisation/region pages
+    "neighbours",  # previous/next post in the river
+    "theme_helpers",  # small Jinja filters: http_url, initials, monthly_counts, bar_chart
+    "opml",  # /members.opml and one OPML per sector
+    "syndication",  # feed entries carry the original link and a plain title
+    "sitemap",  # sitemap.xml and robots.txt, from what was written
+]
+
+# Autoescape everything: titles, names and tags come from other people's feeds.
+JINJA_ENVIRONMENT = {
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "extensions": [],
+    "autoescape": True,
+}
+
+# Directory-style URLs. Pagination as {base_name}/page/{n}/ (the default names collide).
+ARTICLE_URL = "{date:%Y}/{date:%m}/{slug}/"
+ARTICLE_SAVE_AS = "{date:%Y}/{date:%m}/{slug}/index.html"
+ARTICLE_LANG_URL = "{date:%Y}/{date:%m}/{slug}-{lang}/"
+ARTICLE_LANG_SAVE_AS = "{date:%Y}/{date:%m}/{slug}-{lang}/index.html"
+DRAFT_URL = "drafts/{slug}/"
+DRAFT_SAVE_AS = "drafts/{slug}/index.html"
+PAGE_URL = "{slug}/"
+PAGE_SAVE_AS = "{slug}/index.html"
+AUTHOR_URL = "members/{slug}/"  # the author slug is the member id (plugins/members_directory)
+AUTHOR_SAVE_AS = "members/{slug}/index.html"
+AUTHORS_URL = "members/"  # the directory, drawn from the registry
+AUTHORS_SAVE_AS = "members/index.html"
+CATEGORY_URL = "sectors/{slug}/"  # the category slug is the sector slug
+CATEGORY_SAVE_AS = "sectors/{slug}/index.html"
+CATEGORIES_URL = "sectors/"
+CATEGORIES_SAVE_AS = "sectors/index.html"
+TAG_URL = "tags/{slug}/"
+TAG_SAVE_AS = "tags/{slug}/index.html"
+TAGS_URL = "tags/"
+TAGS_SAVE_AS = "tags/index.html"
+ARCHIVES_URL = "archives/"
+ARCHIVES_SAVE_AS = "archives/index.html"
+YEAR_ARCHIVE_URL = "{date:%Y}/"
+YEAR_ARCHIVE_SAVE_AS = "{date:%Y}/index.html"
+MONTH_ARCHIVE_URL = "{date:%Y}/{date:%m}/"
+MONTH_ARCHIVE_SAVE_AS = "{date:%Y}/{date:%m}/index.html"
+SEARCH_URL = "search/"
+SEARCH_SAVE_AS = "search/index.html"
+NETWORK_URL = "network/"
+NETWORK_SAVE_AS = "network/index.html"
+ORGANISATION_URL = "organisations/{slug}/"  # written by plugins/members_directory
+ORGANISATIONS_URL = "organisations/"
+REGION_URL = "regions/{slug}/"
+REGIONS_URL = "regions/"
+OPML_SAVE_AS = "members.opml"  # plugins/opml; per sector: OPML_SECTOR_SAVE_AS
+OPML_SECTOR_SAVE_AS = "sectors/{slug}/members.opml"
+DIRECT_TEMPLATES = ["index", "tags", "categories", "authors", "archives", "search", "network"]
+PAGINATED_TEMPLATES = {"index": None, "tag": None, "category": None, "author": None,
+                       "period_archives": None}
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+)
+STATIC_PATHS: list[str] = []  # the theme's static files are copied by THEME_STATIC_PATHS
+MENUITEMS: list[tuple[str, str]] = []
+DISPLAY_PAGES_ON_MENU = False
+DISPLAY_CATEGORIES_ON_MENU = False
+
+# Feeds are for production (publishconf.py); local builds skip them.
+FEED_ALL_ATOM = None
+FEED_ALL_RSS = None
+CATEGORY_FEED_ATOM = None
+CATEGORY_FEED_RSS = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+TRANSLATION_FEED_ATOM = None
+TAG_FEED_ATOM = None
+
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CHECK_MODIFIED_METHOD = "sha256"
+DEFAULT_DATE_FORMAT = "%-d %B %Y"

@@ -1,0 +1,45 @@
+"""Pelican plugin: the member registry drives profiles, the directory and group pages.
+
+- article_generator_pretaxonomy: each article's author slug becomes its member id, and its
+  category slug the sector slug, so URLs are `members/<id>/` and `sectors/<sector>/`;
+- get_generators: MembersDirectoryGenerator (context `network_*`, pages for every member,
+  organisation and region pages).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pelican import signals
+
+from aggregator.slugs import is_slug
+
+from .generator import MembersDirectoryGenerator
+
+logger = logging.getLogger(__name__)
+
+
+def use_registry_slugs(generator: Any) -> None:
+    """Author slug := member id; category slug := sector slug (from the SECTORS names)."""
+    sector_slugs = {name: slug for slug, name in (generator.settings.get("SECTORS") or {}).items()}
+    for article in [*generator.articles, *generator.translations,
+                    *getattr(generator, "hidden_articles", [])]:
+        member_id = getattr(article, "member", None)
+        if isinstance(member_id, str) and is_slug(member_id, max_length=64):
+            for author in getattr(article, "authors", []):
+                author.slug = member_id
+            if getattr(article, "author", None) is not None:
+                article.author.slug = member_id
+        category = getattr(article, "category", None)
+        if category is not None and category.name in sector_slugs:
+            category.slug = sector_slugs[category.name]
+
+
+def get_generators(pelican: Any) -> type[MembersDirectoryGenerator]:
+    return MembersDirectoryGenerator
+
+
+def register() -> None:
+    signals.article_generator_pretaxonomy.connect(use_registry_slugs)
+    signals.get_generators.connect(get_generators)

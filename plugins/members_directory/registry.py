@@ -1,0 +1,35 @@
+"""Where the site reads the member registry from: one function, so the source can change.
+
+The directory, the profiles and the OPML files are driven by the registry, not by who has
+posts: a member whose feed is empty or broken is still a member.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aggregator.members import load_members
+from aggregator.models import Member
+
+logger = logging.getLogger(__name__)
+
+
+def registry_path(settings: Mapping[str, Any]) -> Path:
+    """MEMBERS_FILE, resolved against PROJECT_ROOT (the folder of pelicanconf.py) if relative."""
+    path = Path(str(settings.get("MEMBERS_FILE") or "members.yaml"))
+    if path.is_absolute():
+        return path
+    root = settings.get("PROJECT_ROOT") or Path(str(settings.get("PATH", "content"))).parent
+    return Path(str(root)) / path
+
+
+def load_registry(settings: Mapping[str, Any]) -> list[Member]:
+    """The validated members, in registry order. Raises aggregator.errors.ConfigError."""
+    path = registry_path(settings)
+    members = load_members(path, sectors=settings.get("SECTORS") or None,
+                           regions=settings.get("REGIONS") or None)
+    logger.debug("members_directory: %d members read from %s", len(members), path)
+    return members

@@ -1,0 +1,25 @@
+"""Pelican plugin: the theme's Jinja filters (http_url, initials, monthly_counts, bar_chart,
+comment_total), added to every generator's environment on generator_init."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pelican import signals
+
+from .charts import monthly_counts
+from .filters import bar_chart, comment_total, http_url, initials
+
+
+def add_filters(generator: Any) -> None:
+    generator.env.filters.update({
+        "http_url": http_url,
+        "initials": initials,
+        "monthly_counts": monthly_counts,
+        "bar_chart": bar_chart,
+        "comment_total": comment_total,
+    })
+
+
+def register() -> None:
+    signals.generator_init.connect(add_filters)

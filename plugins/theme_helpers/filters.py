@@ -1,0 +1,48 @@
+"""Small Jinja filters the theme needs. Each returns escaped text or a vetted value."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from .charts import bar_chart_svg
+
+_SAFE_SCHEMES = ("http", "https", "mailto")
+
+
+def http_url(value: Any) -> str:
+    """The URL if it is http(s) or mailto without whitespace or control characters, else "".
+
+    The aggregator already checks links; the theme checks again before writing an href.
+    """
+    if not isinstance(value, str) or not value:
+        return ""
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return ""
+    try:
+        scheme = urlsplit(value).scheme.lower()
+    except ValueError:
+        return ""
+    return value if scheme in _SAFE_SCHEMES else ""
+
+
+def initials(name: Any) -> str:
+    """Up to two initials for the avatar placeholder ("Dave Briggs" → "DB")."""
+    words = [w for w in str(name or "").replace("-", " ").split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def bar_chart(series: list[tuple[str, int]], title: str, chart_id: str = "chart") -> Markup:
+    """The SVG chart as markup (the serializer escaped every label)."""
+    return Markup(bar_chart_svg(series, title=str(title), chart_id=chart_id))  # noqa: S704
+
+
+def comment_total(article: Any) -> int:
+    """The comment count: the attached thread's, else the feed's last figure, else 0."""
+    value = getattr(article, "comment_count", None)
+    try:
+        return max(int(value), 0) if value is not None else 0
+    except (TypeError, ValueError):
+        return 0
