@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -54,6 +55,7 @@ _BLOCKED_V6 = tuple(ipaddress.IPv6Network(n) for n in (
 ))
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # well-known NAT64 prefix, embeds an IPv4
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_HOST_NAME = re.compile(r"[a-z0-9_.-]+", re.IGNORECASE)  # after yarl's IDNA encoding
 
 
 class ResolvedToBlockedAddress(OSError):
@@ -171,8 +173,11 @@ def check_url(url: str, *, allow_private: bool) -> None:
                                        " only http and https")
     if not host:
         raise BlockedAddressError(url, "URL has no host")
-    if ":" in host and literal_address(host) is None:
-        raise FeedError(url, f"invalid IPv6 address {host!r}")
+    if ":" in host:
+        if literal_address(host) is None:
+            raise FeedError(url, f"invalid IPv6 address {host!r}")
+    elif not _HOST_NAME.fullmatch(host):
+        raise FeedError(url, f"invalid host name {host[:100]!r}")
     if allow_private:
         return
     address = literal_address(host)

@@ -16,12 +16,9 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aggregator.comments import Comment
+from aggregator.comments import SOURCE_RANK, Comment
 
 logger = logging.getLogger(__name__)
-
-# Which copy of a duplicated comment to keep: the source that knows most about the thread.
-SOURCE_RANK = {"wp-rest": 0, "wp-atom": 1, "blogger": 2, "atom": 3, "rss": 4}
 
 
 @dataclass

@@ -1,0 +1,107 @@
+"""The registry: every mistake is reported with file, line and member; nothing half-loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aggregator.errors import ConfigError
+from aggregator.members import add_members, load_members, parse_members
+
+SECTORS = {"local-government": "Local government", "health-and-care": "Health and care"}
+REGIONS = {"london": "London"}
+
+GOOD = """\
+# The network's members
+members:
+  - name: Dave Briggs
+    feed: https://example.org/feed/
+    site: https://example.org/
+    organisation: Learning Pool
+    sector: local-government
+    region: london
+    avatar: https://example.org/me.jpg
+    content: full
+    comments: false
+  - name: Sarah Lay
+    id: sarah
+    feed: https://sarah.example.net/atom.xml
+    paused: true
+"""
+
+
+def test_valid_registry_loads_with_defaults() -> None:
+    members = parse_members(GOOD, sectors=SECTORS, regions=REGIONS)
+    assert [m.id for m in members] == ["dave-briggs", "sarah"]
+    dave, sarah = members
+    assert dave.content == "full" and dave.comments is False and dave.line == 3
+    assert sarah.content == "summary" and sarah.comments is True and sarah.paused is True
+
+
+@pytest.mark.parametrize(("text", "line", "member", "words"), [
+    ("members:\n  - name: A\n    feed: https://a.org/\n    colour: red\n", 4, "A",
+     "unknown key 'colour'"),
+    ("members:\n  - name: A\n", 2, "A", "missing 'feed'"),
+    ("members:\n  - feed: https://a.org/\n", 2, None, "missing 'name'"),
+    ("members:\n  - name: A\n    feed: ftp://a.org/feed\n", 3, "A", "http(s) URL"),
+    ("members:\n  - name: A\n    feed: javascript:alert(1)\n", 3, "A", "http(s) URL"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n  - name: B\n    id: a\n"
+     "    feed: https://b.org/\n", 4, "B", "duplicate id 'a'"),
+    ("members:\n  - name: A\n    feed: https://a.org/feed/\n  - name: B\n"
+     "    feed: HTTPS://A.org/feed\n", 4, "B", "duplicate feed"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n    sector: space\n", 4, "A",
+     "unknown sector 'space'"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n    content: everything\n", 4, "A",
+     "'summary' or 'full'"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n    id: ../../etc\n", 4, "A",
+     "'id' must be"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n    comments: maybe\n", 4, "A",
+     "true or false"),
+    ("members:\n  - name: A\n    feed: https://user:pw@a.org/\n", 3, "A", "http(s) URL"),
+    ("members: [\n", 2, None, "not valid YAML"),
+])
+def test_mistakes_name_file_line_and_member(text: str, line: int, member: str | None,
+                                            words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_members(text, path="reg.yaml", sectors=SECTORS, regions=REGIONS)
+    error = caught.value
+    assert error.path == "reg.yaml"
+    assert error.line == line
+    assert error.member == member
+    assert words in str(error)
+    assert str(error).startswith(f"reg.yaml:{line}")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = ("members:\n  - name: A\n    feed: nope\n  - name: B\n    feed: https://b.org/\n"
+            "    flavour: x\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_members(text, path="reg.yaml")
+    message = str(caught.value)
+    assert "reg.yaml:3 (member 'A')" in message and "reg.yaml:6 (member 'B')" in message
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="registry file not found"):
+        load_members(tmp_path / "nope.yaml")
+
+
+def test_add_members_keeps_comments_and_formatting(tmp_path: Path) -> None:
+    path = tmp_path / "members.yaml"
+    path.write_text(GOOD)
+    add_members(path, [{"name": 'Jo "JJ" Smith: # not a comment', "feed": "https://jo.org/feed/",
+                        "sector": "health-and-care"}], sectors=SECTORS, regions=REGIONS)
+    text = path.read_text()
+    assert text.startswith(GOOD)  # the existing text is untouched, byte for byte
+    members = load_members(path, sectors=SECTORS, regions=REGIONS)
+    assert members[-1].name == 'Jo "JJ" Smith: # not a comment'
+    assert members[-1].sector == "health-and-care"
+
+
+def test_add_members_refuses_an_invalid_result(tmp_path: Path) -> None:
+    path = tmp_path / "members.yaml"
+    path.write_text(GOOD)
+    with pytest.raises(ConfigError, match="duplicate feed"):
+        add_members(path, [{"name": "Copy", "feed": "https://example.org/feed/"}])
+    assert path.read_text() == GOOD

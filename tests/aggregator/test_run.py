@@ -1,0 +1,334 @@
+"""End to end over real HTTP on 127.0.0.1: registry → fetch → content files Pelican reads back."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+
+from aggregator.cli import main
+from tests.httpserver import LoopbackServer, Reply, Request
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "feeds"
+TYPES = {".xml": "application/rss+xml", ".json": "application/feed+json"}
+
+
+def feed_bytes(name: str, server: LoopbackServer) -> bytes:
+    return (DATA / name).read_text().replace("{BASE}", server.url("").rstrip("/")).encode()
+
+
+def conditional(body: bytes, content_type: str) -> "callable":  # type: ignore[name-defined]
+    """A handler that honours If-None-Match like a well-behaved server."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+
+    def handle(request: Request) -> Reply:
+        if request.headers.get("if-none-match") == etag:
+            return Reply(304, b"", {"ETag": etag})
+        return Reply(200, body, {"Content-Type": content_type, "ETag": etag,
+                                 "Last-Modified": formatdate(0, usegmt=True)})
+    return handle
+
+
+class Network:
+    """A registry, a content folder and a state file in tmp_path, fetched with the real CLI."""
+
+    def __init__(self, root: Path, server: LoopbackServer) -> None:
+        self.root = root
+        self.server = server
+        self.content = root / "content"
+        self.state = root / "var" / "state.sqlite3"
+        self.members = root / "members.yaml"
+
+    def register(self, text: str) -> None:
+        self.members.write_text(text.replace("{BASE}", self.server.url("").rstrip("/")))
+
+    def fetch(self, *extra: str, private: bool = True) -> int:
+        args = ["fetch", "--members", str(self.members), "--content", str(self.content),
+                "--state", str(self.state), *extra]
+        if private:
+            args.append("--allow-private-networks")
+        return main(args)
+
+    def files(self) -> dict[str, bytes]:
+        return {str(p.relative_to(self.content)): p.read_bytes()
+                for p in sorted(self.content.rglob("*.md"))}
+
+    def mtimes(self) -> dict[str, int]:
+        return {str(p): p.stat().st_mtime_ns for p in self.content.rglob("*.md")}
+
+    def health(self, member: str) -> dict[str, object]:
+        db = sqlite3.connect(self.state)
+        db.row_factory = sqlite3.Row
+        row = db.execute("SELECT * FROM feeds WHERE member_id = ?", (member,)).fetchone()
+        db.close()
+        return dict(row) if row else {}
+
+
+@pytest.fixture
+def net(tmp_path: Path, server: LoopbackServer) -> Network:
+    return Network(tmp_path, server)
+
+
+def serve_all(server: LoopbackServer) -> None:
+    server.routes["/wp/feed/"] = conditional(feed_bytes("wordpress.xml", server),
+                                             "application/rss+xml; charset=UTF-8")
+    server.routes["/blog/atom.xml"] = conditional(feed_bytes("atom.xml", server),
+                                                  "application/atom+xml")
+    server.routes["/rss1.rdf"] = Reply(200, feed_bytes("rss1.xml", server),
+                                       {"Content-Type": "application/rdf+xml"})
+    server.routes["/feed.json"] = Reply(200, feed_bytes("jsonfeed.json", server),
+                                        {"Content-Type": "application/feed+json"})
+    server.routes["/broken/feed/"] = Reply(200, b"<html><body>Error establishing a database "
+                                           b"connection</body></html>",
+                                           {"Content-Type": "text/html"})
+
+
+REGISTRY = """\
+members:
+  - name: Ann Example
+    id: ann
+    feed: {BASE}/wp/feed/
+    sector: local-government
+    content: full
+  - name: Bob Example
+    id: bob
+    feed: {BASE}/blog/atom.xml
+    sector: central-government
+  - name: Dee Example
+    id: dee
+    feed: {BASE}/rss1.rdf
+  - name: Cara Example
+    id: cara
+    feed: {BASE}/feed.json
+    sector: health-and-care
+  - name: Ed Broken
+    id: ed
+    feed: {BASE}/broken/feed/
+"""
+
+
+def pelican_read(path: Path) -> tuple[str, dict[str, object]]:
+    """Read a post file the way Pelican does (its Markdown reader, our settings)."""
+    from pelican.readers import MarkdownReader
+    from pelican.settings import read_settings
+
+    settings = read_settings(str(Path(__file__).resolve().parents[2] / "pelicanconf.py"))
+    return MarkdownReader(settings).read(str(path))
+
+
+def test_every_format_becomes_post_files_pelican_reads(net: Network) -> None:
+    serve_all(net.server)
+    net.register(REGISTRY)
+    assert net.fetch() == 0
+    files = net.files()
+    assert "posts/ann/2026/why-we-stopped-writing-pdfs.md" in files
+    assert "posts/ann/2026/open-data-day-at-the-town-hall.md" in files
+    assert any(f.startswith("posts/bob/2026/testing-policy") for f in files)
+    assert any(f.startswith("posts/dee/2026/response-times") for f in files)
+    assert any(f.startswith("posts/cara/2026/better-handovers") for f in files)
+    assert not any(f.startswith("posts/ed/") for f in files)
+
+    html, meta = pelican_read(net.content / "posts/ann/2026/why-we-stopped-writing-pdfs.md")
+    assert meta["title"] == "Why we stopped writing PDFs"
+    assert meta["slug"] == "ann-why-we-stopped-writing-pdfs"
+    assert meta["member"] == "ann"
+    assert str(meta["category"]) == "Local government"
+    assert [str(t) for t in meta["tags"]] == ["Digital", "Content design"]
+    assert meta["date"].isoformat() == "2026-03-03T09:00:00+00:00"
+    assert meta["original_url"] == net.server.url("/2026/03/why-we-stopped-writing-pdfs/")
+    assert meta["guid"] == net.server.url("/?p=101")
+    assert meta["blog"] == "Council Digital Notes"
+    assert meta["comment_count"] == "3"
+    # full content, rendered back faithfully, relative URLs made absolute
+    assert "<h2>What we changed</h2>" in html
+    assert "<li>HTML first</li>" in html
+    assert f'href="{net.server.url("/guides/html-first/")}"' in html
+    assert f'src="{net.server.url("/wp-content/uploads/chart.png")}"' in html
+    assert "<blockquote>" in html and "<table>" in html
+
+    html, meta = pelican_read(next((net.content / "posts/bob/2026").glob("testing-policy*.md")))
+    assert meta["title"] == "Testing policy with users"  # markup in a title becomes text
+    assert not any(b"bob@example.org" in text for text in files.values())
+    assert meta["modified"].isoformat() == "2026-03-10T12:00:00+00:00"
+    assert "Continue reading on" in html  # summary mode
+    assert net.server.url("/blog/posts/testing-policy/") in html
+
+
+def test_broken_member_is_reported_and_does_not_stop_the_run(
+        net: Network, capsys: pytest.CaptureFixture[str]) -> None:
+    serve_all(net.server)
+    net.register(REGISTRY)
+    assert net.fetch() == 0
+    out = capsys.readouterr().out
+    assert "ed" in out and "HTML page, not a feed" in out
+    health = net.health("ed")
+    assert health["failures"] == 1 and "HTML page" in str(health["last_error"])
+    assert net.fetch("--strict", "--force") == 1
+
+
+def test_second_run_sends_validators_and_rewrites_nothing(net: Network) -> None:
+    serve_all(net.server)
+    net.register(REGISTRY)
+    net.fetch()
+    before_files, before_mtimes = net.files(), net.mtimes()
+    net.fetch()
+    assert net.files() == before_files
+    assert net.mtimes() == before_mtimes
+    wp = [r for r in net.server.requests if r.path == "/wp/feed/"]
+    assert len(wp) == 2 and "if-none-match" in wp[1].headers
+    assert "PublicSectorBlogsBot" in wp[0].headers["user-agent"]
+    assert "gzip" in wp[0].headers["accept-encoding"]
+
+
+def test_deleting_state_changes_no_byte(net: Network) -> None:
+    serve_all(net.server)
+    net.register(REGISTRY)
+    net.fetch()
+    before = net.files()
+    for path in net.state.parent.iterdir():
+        path.unlink()
+    net.fetch()
+    assert net.files() == before
+
+
+def test_changed_post_rewrites_only_its_file_and_dropped_posts_stay(net: Network) -> None:
+    body = feed_bytes("wordpress.xml", net.server)
+    net.server.routes["/wp/feed/"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+    net.register("members:\n  - name: Ann\n    id: ann\n    feed: {BASE}/wp/feed/\n")
+    net.fetch()
+    mtimes = net.mtimes()
+    # the newer post is edited; the older one falls out of the feed
+    start = body.index(b"<item>", body.index(b"</item>"))
+    end = body.index(b"</item>", start) + len(b"</item>")
+    edited = (body[:start] + body[end:]).replace(b"Here is", b"Here, at last, is")
+    net.server.routes["/wp/feed/"] = Reply(200, edited, {"Content-Type": "application/rss+xml"})
+    net.fetch()
+    after = net.mtimes()
+    changed = {p for p in after if after[p] != mtimes.get(p)}
+    assert [Path(p).name for p in changed] == ["why-we-stopped-writing-pdfs.md"]
+    assert len(after) == 2  # the dropped post keeps its file
+    assert "at last" in Path(next(iter(changed))).read_text()
+
+
+def test_undated_and_future_posts_keep_their_first_seen_date(net: Network) -> None:
+    atom = """<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+      <entry><id>u1</id><title>No date</title><link href="https://x.example/u1"/>
+        <content type="html">hello</content></entry>
+      <entry><id>f1</id><title>From the future</title><link href="https://x.example/f1"/>
+        <published>2999-01-01T00:00:00Z</published><content type="html">later</content></entry>
+    </feed>""".encode()
+    net.server.routes["/a.xml"] = Reply(200, atom, {"Content-Type": "application/atom+xml"})
+    net.register("members:\n  - name: Fi\n    id: fi\n    feed: {BASE}/a.xml\n")
+    net.fetch()
+    first = net.files()
+    dates = [line for text in first.values() for line in text.decode().splitlines()
+             if line.startswith("Date:")]
+    assert len(dates) == 2 and not any("2999" in d for d in dates)
+    os.utime(net.state, None)
+    (net.state).unlink()  # even without the state, the files remember the dates
+    net.fetch("--force")
+    assert net.files() == first
+
+
+def test_hostile_titles_ids_and_bodies_stay_inert(net: Network) -> None:
+    rss = """<?xml version="1.0"?><rss version="2.0"><channel><title>Evil</title>
+      <link>https://evil.example/</link>
+      <item><title>Line one
+Save_as: index.html
+Status: draft</title><guid isPermaLink="false">../../../../etc/passwd</guid>
+        <link>javascript:alert(1)</link>
+        <description>&lt;script&gt;alert(1)&lt;/script&gt;&lt;p onclick="x()"&gt;Hi&lt;/p&gt;
+        &lt;a href="&amp;#106;avascript:alert(2)"&gt;click&lt;/a&gt;
+Template: missing</description><category>a,b</category>
+        <pubDate>Mon, 02 Mar 2026 10:00:00 +0000</pubDate></item>
+      <item><title>{{ 7*7 }} {% raw %}</title><guid>/abs/path\\..\\x\x00y</guid>
+        <description>Title: injected</description>
+        <pubDate>Mon, 02 Mar 2026 11:00:00 +0000</pubDate></item>
+    </channel></rss>""".encode()
+    net.server.routes["/e.xml"] = Reply(200, rss, {"Content-Type": "application/rss+xml"})
+    net.register("members:\n  - name: Eve\n    id: eve\n    feed: {BASE}/e.xml\n"
+                 "    content: full\n")
+    assert net.fetch() == 0
+    written = [p for p in net.root.rglob("*") if p.is_file()]
+    assert all(p.is_relative_to(net.content) or p.is_relative_to(net.state.parent)
+               or p == net.members for p in written)
+    posts = sorted((net.content / "posts" / "eve").rglob("*.md"))
+    assert len(posts) == 2
+    for path in posts:
+        html, meta = pelican_read(path)
+        assert set(meta) <= {"title", "date", "modified", "author", "category", "tags", "slug",
+                             "summary", "member", "original_url", "source_feed", "guid", "blog",
+                             "blog_url", "byline", "comments_url", "comment_feed",
+                             "comment_count", "content_mode"}
+        assert "save_as" not in meta and "status" not in meta and "template" not in meta
+        assert "<script" not in html and "onclick" not in html
+        assert "javascript:" not in html.lower()
+    titles = {pelican_read(p)[1]["title"] for p in posts}
+    assert "Line one Save_as: index.html Status: draft" in titles
+    assert "{{ 7*7 }} {% raw %}" in titles
+
+
+def test_private_addresses_are_refused_without_the_flag(net: Network,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    serve_all(net.server)
+    net.register("members:\n  - name: Ann\n    id: ann\n    feed: {BASE}/wp/feed/\n")
+    assert net.fetch(private=False) == 0
+    assert net.server.requests == []
+    assert "ann" in capsys.readouterr().out
+    assert net.files() == {}
+
+
+def test_config_error_fetches_nothing(net: Network, capsys: pytest.CaptureFixture[str]) -> None:
+    serve_all(net.server)
+    net.register("members:\n  - name: Ann\n    feed: {BASE}/wp/feed/\n    colour: red\n")
+    assert net.fetch() == 2
+    assert "members.yaml:4 (member 'Ann'): unknown key 'colour'" in capsys.readouterr().err
+    assert net.server.requests == []
+
+
+def test_gone_redirected_and_rate_limited_feeds(net: Network) -> None:
+    body = feed_bytes("wordpress.xml", net.server)
+    net.server.routes["/old/feed/"] = Reply(301, b"", {"Location": net.server.url("/new/feed/")})
+    net.server.routes["/new/feed/"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+    net.server.routes["/gone/"] = Reply(410, b"gone")
+    net.server.routes["/busy/"] = Reply(429, b"slow down", {"Retry-After": "7200"})
+    net.register("members:\n  - name: Mo\n    id: mo\n    feed: {BASE}/old/feed/\n"
+                 "  - name: Go\n    id: go\n    feed: {BASE}/gone/\n"
+                 "  - name: Bu\n    id: bu\n    feed: {BASE}/busy/\n")
+    net.fetch()
+    mo, go, bu = net.health("mo"), net.health("go"), net.health("bu")
+    assert mo["redirected_to"] == net.server.url("/new/feed/")
+    assert go["gone"] == 1
+    assert 7100 < float(bu["next_attempt"]) - float(bu["last_attempt"]) <= 7200
+    net.server.requests.clear()
+    net.fetch()
+    paths = [r.path for r in net.server.requests]
+    assert "/new/feed/" in paths and "/old/feed/" not in paths  # the new URL is used
+    assert "/busy/" not in paths and "/gone/" not in paths  # Retry-After and gone honoured
+
+
+def test_failures_back_off_and_a_recovered_feed_is_picked_up(net: Network) -> None:
+    net.server.routes["/f/"] = Reply(500, b"oops")
+    net.register("members:\n  - name: Flo\n    id: flo\n    feed: {BASE}/f/\n")
+    net.fetch()
+    first = net.health("flo")
+    assert first["failures"] == 1 and "500" in str(first["last_error"])
+    net.fetch()  # within the back-off: not asked again
+    assert net.server.hits("/f/") == 1
+    net.server.routes["/f/"] = Reply(200, feed_bytes("rss1.xml", net.server),
+                                     {"Content-Type": "application/rss+xml"})
+    net.fetch("--force")
+    assert net.health("flo")["failures"] == 0
+    assert net.files()
+
+
+def test_paused_member_is_not_fetched(net: Network) -> None:
+    serve_all(net.server)
+    net.register("members:\n  - name: Ann\n    id: ann\n    feed: {BASE}/wp/feed/\n"
+                 "    paused: true\n")
+    net.fetch()
+    assert net.server.requests == []

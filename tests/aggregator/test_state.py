@@ -1,0 +1,45 @@
+"""The state database is a cache: a corrupt or foreign one is set aside and rebuilt."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from aggregator.state import FeedState, State
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    with State(tmp_path / "s.sqlite3") as state:
+        state.save(FeedState("a", "https://a.org/feed/", etag='"x"', failures=2))
+    with State(tmp_path / "s.sqlite3") as state:
+        row = state.get("a")
+        assert row is not None and row.etag == '"x"' and row.failures == 2
+        assert state.get("b") is None
+
+
+def test_garbage_file_is_moved_aside_with_a_warning(tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "s.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with State(path) as state:
+        assert state.all() == []
+        state.save(FeedState("a", "https://a.org/"))
+    assert "unreadable" in caplog.text
+    assert any(p.name.startswith("s.sqlite3.corrupt-") for p in tmp_path.iterdir())
+
+
+def test_foreign_database_is_not_touched(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE invoices (id INTEGER)")
+    db.commit()
+    db.close()
+    with State(path) as state:
+        assert state.all() == []
+    aside = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name and not p.name.endswith(
+        ("-wal", "-shm"))]
+    assert len(aside) == 1
+    tables = sqlite3.connect(aside[0]).execute("SELECT name FROM sqlite_master").fetchall()
+    assert ("invoices",) in tables
