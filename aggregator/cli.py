@@ -133,6 +133,14 @@ def cmd_export_opml(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from aggregator.publish import publish
+
+    settings = load_settings(args.settings)
+    publish(settings.root, wait=args.wait)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aggregator",
                                      description="Fetch the network's feeds into content/.")
@@ -169,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     paths(exp)
     exp.add_argument("-o", "--output", help="write to this file instead of standard output")
     exp.set_defaults(func=cmd_export_opml)
+
+    pub = sub.add_parser("publish", help="fetch, build with publishconf.py, index for search")
+    pub.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="wait this long for another publish to finish (default: do not wait)")
+    pub.set_defaults(func=cmd_publish)
     return parser
 
 

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aggregator.atomic import write_atomic
 from aggregator.comments import Comment, without_emails
 from aggregator.convert import html_to_markdown
 from aggregator.dates import format_date
 from aggregator.errors import WriteError
 from aggregator.slugs import is_slug, short_hash
 from aggregator.threads import build_threads, parent_map, walk
-from aggregator.write import one_line, write_atomic
+from aggregator.write import one_line
 
 logger = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ JSON_ACCEPT = "application/json"
 ANONYMOUS = "Anonymous"
 EMAIL_REMOVED = "[e-mail address removed]"
 
-_HTTP = ("http", "https")
+_HTTP = frozenset({"http", "https"})
 _EMAIL = re.compile(r"[^\s<>()\"']+@[^\s<>()\"']+")
 _WP_POST_ID = re.compile(r"[?&]p=(\d+)(?:&|#|$)")
 _EMPTY_PARENS = re.compile(r"\(\s*\)")
@@ -274,12 +274,12 @@ def parse_comment_feed(body: bytes, headers: Mapping[str, str], *, url: str, pos
             kind = "blogger"
         else:
             kind = "atom" if version.startswith("atom") else "rss"
+    elif kind == "wp-atom" and not version.startswith("atom"):
+        kind = "rss"  # asked for the Atom feed, was given the flat one
     if len(entries) > MAX_COMMENTS:
         logger.warning("%s: %d comments, only the first %d kept", url, len(entries), MAX_COMMENTS)
         entries = entries[:MAX_COMMENTS]
-    top_refs = {post_guid}
-    if post_url:
-        top_refs.add(post_url)
+    top_refs = {ref for ref in (_clean_id(post_guid), _clean_id(post_url)) if ref}
     by_link = _link_index(entries)
     comments: list[Comment] = []
     for entry in entries:
@@ -315,7 +315,7 @@ def _link_index(entries: list[Any]) -> dict[str, str]:
     """A comment's URLs (self, edit, alternate) and Blogger number → its id, to resolve refs."""
     index: dict[str, str] = {}
     for entry in entries:
-        entry_id = entry.get("id")
+        entry_id = _clean_id(entry.get("id"))
         if not entry_id:
             continue
         for link in entry.get("links") or []:
@@ -334,7 +334,7 @@ def _feed_comment(entry: Any, *, url: str, post_guid: str, top_refs: set[str],
     if not raw_id or date is None:
         logger.debug("%s: a comment without %s skipped", url, "an id" if not raw_id else "a date")
         return None
-    comment_id = clean_text(str(raw_id), max_length=ID_MAX)
+    comment_id = _clean_id(raw_id)
     if not comment_id:
         return None
     raw_html, base = _entry_html(entry, url)
@@ -379,7 +379,7 @@ def _parent_ref(entry: Any, *, top_refs: set[str], kind: CommentSource,
                 href = str(link["href"])
                 match = _BLOGGER_TAIL.search(href)
                 return by_link.get(href) or (by_link.get(match.group(1)) if match else None) \
-                    or clean_text(href, max_length=ID_MAX)
+                    or _clean_id(href)
         return None
     reply_to = _suffix(entry, "_in-reply-to")
     if not isinstance(reply_to, Mapping):
@@ -388,9 +388,17 @@ def _parent_ref(entry: Any, *, top_refs: set[str], kind: CommentSource,
     if not ref:  # RFC 4685 requires ref; tolerate an href naming a comment of this feed
         href = str(reply_to.get("href") or "").strip()
         ref = by_link.get(href, "") if href not in top_refs else ""
+    ref = _clean_id(ref) or ""
     if not ref or ref in top_refs:
         return None
-    return clean_text(ref, max_length=ID_MAX) or None
+    return ref
+
+
+def _clean_id(value: object) -> str | None:
+    """An identity as we store and compare it: one line, capped. None when empty."""
+    if not value:
+        return None
+    return clean_text(str(value), max_length=ID_MAX) or None
 
 
 def _author_name(entry: Any, *, is_atom: bool) -> str:
@@ -468,14 +476,15 @@ def _rest_comment(item: Any, *, url: str, post_guid: str) -> Comment | None:
     rendered = content.get("rendered") if isinstance(content, Mapping) else None
     permalink = clean_url(_str(item.get("link")), base=url, schemes=_HTTP)
     name = without_emails(clean_text(_str(item.get("author_name")), max_length=NAME_MAX))
+    guid = _clean_id(post_guid) or post_guid
     return Comment(
-        id=f"{clean_text(post_guid, max_length=ID_MAX)}#comment-{number}",
+        id=f"{guid}#comment-{number}",
         post_guid=post_guid,
         author=name or ANONYMOUS,
         author_url=clean_url(_str(item.get("author_url")) or None, base=url, schemes=_HTTP),
         date=date,
         url=permalink,
-        parent_id=(f"{clean_text(post_guid, max_length=ID_MAX)}#comment-{parent}"
+        parent_id=(f"{guid}#comment-{parent}"
                    if isinstance(parent, int) and not isinstance(parent, bool) and parent > 0
                    and parent != number else None),
         body_html=_clean_body(_str(rendered), base_url=permalink or url),

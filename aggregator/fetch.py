@@ -137,9 +137,8 @@ class Fetcher:
                 if isinstance(exc, TimeoutError):
                     raise  # get() reports it as FetchTimeoutError
                 raise _feed_error(url, current, exc) from exc
-            if isinstance(outcome, tuple):
-                status, raw_headers, body = outcome
-                return self._result(url, current, status, body, raw_headers, headers,
+            if isinstance(outcome, _Final):
+                return self._result(url, current, outcome, headers,
                                     permanent=all_permanent and hops > 0, start=start)
             hops += 1
             all_permanent = all_permanent and outcome.status in PERMANENT_REDIRECTS
@@ -168,52 +167,53 @@ class Fetcher:
 
     async def _request(self, session: aiohttp.ClientSession, url: str, current: str,
                        headers: Mapping[str, str],
-                       ) -> _Redirect | tuple[int, CIMultiDictProxy[str], bytes | None]:
-        """One hop: a redirect to follow, or the final (status, headers, body)."""
+                       ) -> _Redirect | _Final:
+        """One hop: a redirect to follow, or the final answer."""
         async with session.get(current, headers=headers, allow_redirects=False) as resp:
             status = resp.status
             logger.debug("GET %s (for %s): HTTP %s", current, url, status)
             if status in REDIRECT_STATUSES:
-                return _Redirect(status, _redirect_target(url, current,
-                                                          resp.headers.get("Location")))
+                location = resp.headers.get("Location")
+                return _Redirect(status, _redirect_target(url, current, status, location))
             if status == 304:
-                return status, resp.headers, None
+                return _Final(status, resp.headers, None)
             if 200 <= status < 300:
-                return status, resp.headers, await self._read_body(url, current, resp)
+                return _Final(status, resp.headers, await self._read_body(url, current, resp))
             raise _status_error(url, current, status, resp.headers)
 
-    def _result(self, url: str, final_url: str, status: int, body: bytes | None,
-                raw_headers: CIMultiDictProxy[str], sent: Mapping[str, str], *,
+    def _result(self, url: str, final_url: str, final: _Final, sent: Mapping[str, str], *,
                 permanent: bool, start: float) -> FetchResult:
-        headers = _response_headers(raw_headers, final_url)
+        headers = _response_headers(final.headers, final_url)
         etag = headers.get("etag")
         last_modified = headers.get("last-modified")
-        if status == 304:  # a 304 need not repeat the validators: the ones we sent still hold
+        if final.status == 304:  # a 304 need not repeat the validators: the ones we sent still hold
             etag = etag or sent.get("If-None-Match")
             last_modified = last_modified or sent.get("If-Modified-Since")
-        return FetchResult(url=url, final_url=final_url, status=status, body=body,
+        return FetchResult(url=url, final_url=final_url, status=final.status, body=final.body,
                            headers=headers, etag=etag, last_modified=last_modified,
                            permanent_redirect=final_url if permanent else None,
                            elapsed=time.monotonic() - start)
 
     async def _read_body(self, url: str, current: str, resp: aiohttp.ClientResponse) -> bytes:
         """Stream the body, decompressing as we go, and stop the moment it passes max_bytes."""
-        decoder = _Decoder.for_encoding(url, resp.headers.get("Content-Encoding", ""))
+        at = _at(url, current)
+        decoder = _Decoder.for_encoding(url, resp.headers.get("Content-Encoding", ""), at=at)
         declared = resp.headers.get("Content-Length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
-            raise TooLargeError(url, f"{current} announces {declared} bytes, "
-                                     f"over the cap of {self.max_bytes}")
+            raise TooLargeError(url, f"the server announces {declared} bytes, "
+                                     f"over the cap of {self.max_bytes}{at}")
         body = bytearray()
         received = 0
         async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
             received += len(chunk)
             if received > self.max_bytes:
-                raise TooLargeError(url, f"{current} sent more than {self.max_bytes} bytes")
+                raise TooLargeError(url, f"body is over the cap of {self.max_bytes} "
+                                         f"bytes{at}")
             room = self.max_bytes - len(body)
             body += decoder.feed(chunk, room + 1)
             if len(body) > self.max_bytes:
-                raise TooLargeError(url, f"{current} decompresses to more than "
-                                         f"{self.max_bytes} bytes")
+                raise TooLargeError(url, f"body decompresses to more than the cap of "
+                                         f"{self.max_bytes} bytes{at}")
         decoder.finish()
         return bytes(body)
 
@@ -224,25 +224,38 @@ class _Redirect:
     target: str
 
 
+@dataclass(frozen=True)
+class _Final:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes | None
+
+
+def _at(url: str, current: str) -> str:
+    """Where an error happened, when a redirect took us away from the feed URL."""
+    return "" if current == url else f" (at {current}, after redirects)"
+
+
 class _Decoder:
     """Incremental gzip / deflate decoding that never produces more than it is asked for."""
 
-    def __init__(self, url: str, encoding: str) -> None:
+    def __init__(self, url: str, encoding: str, *, at: str = "") -> None:
         self._url = url
+        self._at = at
         self._encoding = encoding
         self._pending = b""  # deflate: bytes held until we can tell zlib-wrapped from raw
         self._inflater: zlib._Decompress | None = None
 
     @classmethod
-    def for_encoding(cls, url: str, header: str) -> _Decoder:
+    def for_encoding(cls, url: str, header: str, *, at: str = "") -> _Decoder:
         encoding = header.strip().lower()
         if encoding in ("", "identity"):
-            return cls(url, "identity")
+            return cls(url, "identity", at=at)
         if encoding in ("gzip", "x-gzip"):
-            return cls(url, "gzip")
+            return cls(url, "gzip", at=at)
         if encoding == "deflate":
-            return cls(url, "deflate")
-        raise FeedError(url, f"unsupported Content-Encoding {header.strip()[:50]!r}")
+            return cls(url, "deflate", at=at)
+        raise FeedError(url, f"unsupported Content-Encoding {header.strip()[:50]!r}{at}")
 
     def feed(self, data: bytes, max_length: int) -> bytes:
         """Decode `data`, returning at most `max_length` bytes (more means over the cap)."""
@@ -267,7 +280,8 @@ class _Decoder:
                     else:
                         break
         except zlib.error as exc:
-            raise FeedError(self._url, f"corrupt {self._encoding} body: {exc}") from exc
+            raise FeedError(self._url, f"corrupt {self._encoding} body: {exc}{self._at}") \
+                from exc
         return bytes(out)
 
     def finish(self) -> None:
@@ -275,7 +289,7 @@ class _Decoder:
         if self._encoding == "identity":
             return
         if self._pending or (self._inflater is not None and not self._inflater.eof):
-            raise FeedError(self._url, f"{self._encoding} body is cut short")
+            raise FeedError(self._url, f"{self._encoding} body is cut short{self._at}")
 
     def _wbits(self, head: bytes) -> int:
         if self._encoding == "gzip":
@@ -285,14 +299,16 @@ class _Decoder:
         return zlib.MAX_WBITS if looks_wrapped else -zlib.MAX_WBITS
 
 
-def _redirect_target(url: str, current: str, location: str | None) -> str:
+def _redirect_target(url: str, current: str, status: int, location: str | None) -> str:
+    """The absolute URL a redirect points to (Location may be relative, and is hostile)."""
+    at = _at(url, current)
     if not location:
-        raise FeedError(url, f"{current} redirects without a Location header")
+        raise FeedError(url, f"HTTP {status} redirect without a Location header{at}")
     try:
         return str(URL(current).join(URL(location.strip())))
     except (ValueError, TypeError) as exc:
-        raise FeedError(url, f"{current} redirects to an invalid URL {location[:200]!r}") \
-            from exc
+        raise FeedError(url, f"HTTP {status} redirect to an invalid URL "
+                             f"{location[:200]!r}{at}") from exc
 
 
 def _status_error(url: str, current: str, status: int,
@@ -301,10 +317,10 @@ def _status_error(url: str, current: str, status: int,
         phrase = http.HTTPStatus(status).phrase
     except ValueError:
         phrase = "unknown status"
-    where = "" if current == url else f" (after redirects, at {current})"
-    message = f"HTTP {status} {phrase}{where}"
+    message = f"HTTP {status} {phrase}"
     if status == 410:
         message += ": the feed has been removed"
+    message += _at(url, current)
     return HttpStatusError(url, status, message,
                            retry_after=parse_retry_after(headers.get("Retry-After")))
 
@@ -338,7 +354,7 @@ def _response_headers(raw: CIMultiDictProxy[str], final_url: str) -> dict[str, s
 
 
 def _feed_error(url: str, current: str, exc: BaseException) -> FeedError:
-    at = "" if current == url else f" (at {current})"
+    at = _at(url, current)
     blocked = blocked_cause(exc)
     if blocked is not None:
         return BlockedAddressError(url, f"host {blocked.host} resolves to non-public address "

@@ -89,7 +89,8 @@ def _preference(comment: Comment) -> tuple[Any, ...]:
 
 
 def _content_key(comment: Comment) -> tuple[str, str, str]:
-    return (comment.author.casefold(), comment.date.isoformat(), " ".join(comment.body_html.split()))
+    body = " ".join(comment.body_html.split())
+    return (comment.author.casefold(), comment.date.isoformat(), body)
 
 
 def dedupe(comments: Iterable[Comment]) -> tuple[list[Comment], dict[str, str]]:

@@ -37,6 +37,15 @@ class Request:
 Handler = Callable[[Request], Reply]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A backlog big enough for bursts of connections; client disconnects are not errors."""
+
+    request_queue_size = 256
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
 class LoopbackServer:
     """Serve `routes` on 127.0.0.1 at a free port. Use as a context manager or call close()."""
 
@@ -100,7 +109,7 @@ class LoopbackServer:
 
             do_GET = do_POST = do_HEAD = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)

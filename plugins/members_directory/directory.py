@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.models import Member
@@ -27,7 +27,7 @@ class MemberEntry:
     sector_name: str
     region_name: str | None
     organisation_slug: str | None
-    quiet: bool  # no post for NETWORK_QUIET_AFTER_DAYS (or never)
+    quiet: bool  # has posted, but not for NETWORK_QUIET_AFTER_DAYS
 
     @property
     def id(self) -> str:
@@ -61,7 +61,7 @@ class Group:
 
 def as_utc(moment: datetime) -> datetime:
     """Aware datetimes compare safely; a naive one is taken as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def articles_by_member(articles: Iterable[Any]) -> dict[str, list[Any]]:
@@ -96,7 +96,7 @@ def build_entries(members: Sequence[Member], articles: Iterable[Any], *,
             region_name=regions.get(member.region, member.region) if member.region else None,
             organisation_slug=(slugify(member.organisation, fallback="organisation")
                                if member.organisation else None),
-            quiet=not posts or as_utc(posts[0].date) < cutoff,
+            quiet=bool(posts) and as_utc(posts[0].date) < cutoff,
         ))
     return entries
 
@@ -134,8 +134,8 @@ def group_directory(entries: Iterable[MemberEntry], *, sectors: Mapping[str, str
                     sector_url: str, organisation_url: str) -> list[Group]:
     """Sectors (settings order), each with its organisations A–Z; the directory's outline.
 
-    Members with no organisation sit in a subgroup named after themselves, so that every
-    member appears exactly once.
+    Members with no organisation sit in a last subgroup, "Independent", so that every member
+    appears exactly once.
     """
     by_sector: dict[str, list[MemberEntry]] = defaultdict(list)
     for entry in entries:
@@ -145,22 +145,24 @@ def group_directory(entries: Iterable[MemberEntry], *, sectors: Mapping[str, str
     for slug, members in sorted(by_sector.items(),
                                 key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
         subgroups = list(group_by_organisation(members, url=organisation_url))
-        for entry in members:
-            if not entry.organisation_slug:
-                subgroups.append(Group("", entry.name, "", (entry,)))
-        subgroups.sort(key=lambda g: g.name.casefold())
+        independent = _by_name(e for e in members if not e.organisation_slug)
+        if independent:
+            subgroups.append(Group("", "Independent", "", independent))
         result.append(Group(slug, members[0].sector_name, sector_url.format(slug=slug),
                             _by_name(members), tuple(subgroups)))
     return result
 
 
 def comment_total(article: Any) -> int:
-    """The comment count the site knows: the attached thread's, else the feed's figure."""
-    value = getattr(article, "comment_count", None)
-    try:
-        return max(int(value), 0) if value is not None else 0
-    except (TypeError, ValueError):
-        return 0
+    """The larger of the attached thread's count and the feed's `Comment_count:` metadata."""
+    metadata = getattr(article, "metadata", None) or {}
+    best = 0
+    for value in (getattr(article, "comment_count", None), metadata.get("comment_count")):
+        try:
+            best = max(best, int(value)) if value is not None else best
+        except (TypeError, ValueError):
+            continue
+    return best
 
 
 def most_discussed(articles: Iterable[Any], *, now: datetime, days: int = 30,

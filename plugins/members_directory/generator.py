@@ -8,7 +8,7 @@ Pelican does not: profiles of members without posts, organisation and region pag
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -31,8 +31,8 @@ def network_now(settings: dict[str, Any]) -> datetime:
     """NETWORK_TODAY when set (reproducible builds, tests), else the current time, in UTC."""
     fixed = settings.get("NETWORK_TODAY")
     if isinstance(fixed, datetime):
-        return fixed if fixed.tzinfo else fixed.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc)
+        return fixed if fixed.tzinfo else fixed.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def _folder(url: str) -> str:

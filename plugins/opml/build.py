@@ -33,4 +33,4 @@ def opml_document(title: str, sectors: Iterable[tuple[str, Iterable[Any]]], *,
         for entry in entries:
             ET.SubElement(folder, "outline", _outline(entry))
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"

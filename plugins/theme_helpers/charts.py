@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SVG_NS = "http://www.w3.org/2000/svg"
 
 
 def _month_key(moment: datetime) -> tuple[int, int]:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
     return moment.year, moment.month
 
 
@@ -25,7 +25,7 @@ def monthly_counts(articles: Iterable[Any], end: datetime | None = None,
     """Posts per month for the `months` months ending with `end`'s month (labels "Mar 2026")."""
     keys = [_month_key(a.date) for a in articles]
     if end is None:
-        end = datetime.now(timezone.utc) if not keys else None
+        end = datetime.now(UTC) if not keys else None
     year, month = _month_key(end) if end is not None else max(keys)
     counts: dict[tuple[int, int], int] = {}
     for key in keys:
@@ -39,8 +39,8 @@ def monthly_counts(articles: Iterable[Any], end: datetime | None = None,
     return series
 
 
-def bar_chart_svg(series: Sequence[tuple[str, int]], *, title: str, width: int = 640,
-                  height: int = 180, chart_id: str = "chart") -> str:
+def bar_chart_svg(series: Sequence[tuple[str, int]], *, title: str, width: int = 480,
+                  height: int = 160, chart_id: str = "chart") -> str:
     """An accessible SVG bar chart of (label, value) pairs, as a string."""
     ET.register_namespace("", SVG_NS)
     left, bottom, top = 8, 28, 18

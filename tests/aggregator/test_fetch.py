@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -139,7 +140,7 @@ def test_gzip_bomb_stops_at_the_cap(server: LoopbackServer) -> None:
     assert len(bomb) < 20_000
     server.routes["/bomb"] = Reply(200, bomb, {"Content-Encoding": "gzip"})
     start = time.monotonic()
-    with pytest.raises(TooLargeError, match="decompresses to more than 1048576 bytes"):
+    with pytest.raises(TooLargeError, match="decompresses to more than the cap of 1048576 bytes"):
         fetch(server.url("/bomb"), max_bytes=MiB)
     assert time.monotonic() - start < 2
 
@@ -176,7 +177,7 @@ def test_gigabyte_gzip_bomb_is_stopped_with_bounded_memory(server: LoopbackServe
 
 def test_plain_body_over_the_cap_is_refused_while_streaming(server: LoopbackServer) -> None:
     server.routes["/big"] = Reply(200, (b"x" * 65536 for _ in range(64)))  # 4 MiB, no length
-    with pytest.raises(TooLargeError, match="sent more than 1048576 bytes"):
+    with pytest.raises(TooLargeError, match="over the cap of 1048576 bytes"):
         fetch(server.url("/big"), max_bytes=MiB)
 
 
@@ -193,7 +194,7 @@ def test_body_at_the_cap_is_accepted(server: LoopbackServer) -> None:
 def test_content_length_over_the_cap_is_refused_before_reading(server: LoopbackServer) -> None:
     server.routes["/huge"] = Reply(200, b"x" * 100, {"Content-Length": str(500 * MiB)})
     start = time.monotonic()
-    with pytest.raises(TooLargeError, match="announces 524288000 bytes"):
+    with pytest.raises(TooLargeError, match="announces 524288000 bytes, over the cap"):
         fetch(server.url("/huge"), max_bytes=MiB)
     assert time.monotonic() - start < 1
 
@@ -430,7 +431,6 @@ def fetch_all(urls: list[str], **config: Any) -> list[FetchResult]:
 def busy_server() -> Iterator[tuple[LoopbackServer, InFlight]]:
     counter = InFlight(0.3)
     with LoopbackServer({f"/{n}": counter for n in range(40)}) as srv:
-        srv._server.socket.listen(128)  # room for a burst of connections
         yield srv, counter
 
 
@@ -454,3 +454,13 @@ def test_global_limit_is_observed(busy_server: tuple[LoopbackServer, InFlight]) 
     server, counter = busy_server
     fetch_all([server.url(f"/{n}") for n in range(8)], concurrency=3, per_host=10)
     assert counter.most == 3
+
+
+def test_each_request_is_logged_at_debug_level(server: LoopbackServer,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    server.routes["/feed"] = Reply(200, RSS)
+    with caplog.at_level(logging.DEBUG, logger="aggregator.fetch"):
+        fetch(server.url("/feed"))
+    summary = [r.getMessage() for r in caplog.records if r.name == "aggregator.fetch"][-1]
+    assert server.url("/feed") in summary
+    assert "200" in summary and f"{len(RSS)} bytes" in summary

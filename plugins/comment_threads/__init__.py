@@ -1,0 +1,342 @@
+"""comment_threads: attach each article's comment tree (and its count) to the article.
+
+Reads `content/comments/<article slug>/*.md` (the pelican-comment-system layout the aggregator
+writes), renders each body with Python-Markdown and sanitizes it again with the aggregator's
+allowlist: what the aggregator let through, the site checks again. Replies are linked to their
+parents by `Slug`/`Replyto`, with the same rules as the aggregator (aggregator.threads.arrange):
+orphans become top-level, cycles are broken, siblings go by date. Nothing recurses, so a
+100,000-deep chain is fine; templates walk the tree with the `comment_events` filter.
+
+Signals: `initialized` (keep comment files out of the readers; register the Jinja filter) and
+`article_generator_finalized`, which fires for every article, cached ones too, once slugs are
+final. Comment files never become articles or pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import markdown
+from pelican import signals
+
+from aggregator.clean import clean_url, sanitize_html
+from aggregator.comments import without_emails
+from aggregator.threads import arrange
+
+logger = logging.getLogger(__name__)
+
+COMMENTS_DIR = "comments"
+CACHE_FILE = "comment_threads.json"
+CACHE_VERSION = 1
+MAX_INDENT = 4  # CSS classes depth-0 … depth-4: deeper replies are shown, not indented further
+MAX_FILE_BYTES = 1024 * 1024
+AUTHOR_MAX = 100
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_NOT_FOR_BODIES = {"markdown.extensions.meta", "meta", "markdown.extensions.attr_list",
+                   "attr_list", "markdown.extensions.md_in_html", "md_in_html"}
+
+
+@dataclass(eq=False)
+class CommentNode:
+    """A comment as templates see it. `children` are its replies, oldest first."""
+
+    slug: str
+    author: str
+    website: str | None
+    date: datetime
+    url: str | None
+    body_html: str
+    parent_slug: str | None = None
+    depth: int = 0
+    children: list[CommentNode] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        """The element id and permalink fragment: `comment-<slug>`."""
+        return f"comment-{self.slug}"
+
+    @property
+    def indent(self) -> int:
+        """The depth for CSS, capped: `class="depth-{{ node.indent }}"`."""
+        return min(self.depth, MAX_INDENT)
+
+
+@dataclass(frozen=True)
+class ThreadEvent:
+    """One step of `comment_events`: open a comment's element, or close it."""
+
+    node: CommentNode
+    opening: bool
+
+    @property
+    def closing(self) -> bool:
+        return not self.opening
+
+
+def comment_events(roots: Iterable[CommentNode] | None) -> Iterator[ThreadEvent]:
+    """Walk a thread without recursion: open a comment, its replies (opened and closed), close.
+
+    A template emits a comment's start tag on `opening` and its end tag on `closing`, so a
+    reply's element lands inside its parent's element at any depth.
+    """
+    stack: list[tuple[CommentNode, bool]] = [(node, True) for node in reversed(list(roots or []))]
+    while stack:
+        node, opening = stack.pop()
+        yield ThreadEvent(node, opening)
+        if opening:
+            stack.append((node, False))
+            stack.extend((child, True) for child in reversed(node.children))
+
+
+def count_comments(roots: Iterable[CommentNode]) -> int:
+    """Every comment in the tree, replies included."""
+    total = 0
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        total += 1
+        stack.extend(node.children)
+    return total
+
+
+def _one_line(value: str, max_length: int) -> str:
+    text = " ".join(_CONTROL.sub(" ", value).split())
+    return text[:max_length]
+
+
+def _parse_date(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+class BodyCache:
+    """Rendered, sanitized bodies by hash of their Markdown, kept between builds.
+
+    Markdown is most of the plugin's cost (about 0.3 ms a comment); a warm build reuses the
+    HTML of every body it has seen. Follows Pelican's CACHE_CONTENT / LOAD_CONTENT_CACHE; the
+    key covers the Markdown settings, so changing them invalidates everything.
+    """
+
+    def __init__(self, path: Path | None, signature: str, *, load: bool) -> None:
+        self.path = path
+        self.signature = signature
+        self.entries: dict[str, str] = {}
+        self.used: dict[str, str] = {}
+        if path is not None and load:
+            self.entries = self._load(path)
+
+    def _load(self, path: Path) -> dict[str, str]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            logger.warning("%s: comment cache unreadable, rebuilt: %s", path, exc)
+            return {}
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION \
+                or data.get("signature") != self.signature \
+                or not isinstance(data.get("bodies"), dict):
+            return {}
+        return {k: v for k, v in data["bodies"].items()
+                if isinstance(k, str) and isinstance(v, str)}
+
+    @staticmethod
+    def key(body: str) -> str:
+        return hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        html = self.entries.get(key)
+        if html is not None:
+            self.used[key] = html
+        return html
+
+    def put(self, key: str, html: str) -> None:
+        self.used[key] = html
+
+    def save(self) -> None:
+        """Write the bodies used in this build (others are dropped), atomically."""
+        if self.path is None or self.used == self.entries:
+            return
+        data = json.dumps({"version": CACHE_VERSION, "signature": self.signature,
+                           "bodies": self.used}, sort_keys=True)
+        tmp_name = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                            dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(data)
+            os.replace(tmp_name, self.path)
+            tmp_name = None
+        except OSError as exc:
+            logger.warning("%s: comment cache not saved: %s", self.path, exc)
+        finally:
+            if tmp_name is not None:
+                try:
+                    os.unlink(tmp_name)
+                except OSError:
+                    pass
+
+
+class CommentThreads:
+    """Reads and threads comment files for one build. State lives here, not in the module."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.root = Path(settings.get("PATH", "content")) / COMMENTS_DIR
+        md_settings = dict(settings.get("MARKDOWN") or {})
+        configs = {name: cfg for name, cfg in (md_settings.get("extension_configs") or {}).items()
+                   if name not in _NOT_FOR_BODIES}
+        extensions = [name for name in [*configs, *(md_settings.get("extensions") or [])]
+                      if isinstance(name, str) and name not in _NOT_FOR_BODIES]
+        output_format = md_settings.get("output_format", "html5")
+        self._markdown = markdown.Markdown(
+            extensions=list(dict.fromkeys(extensions)), extension_configs=configs,
+            output_format=output_format)
+        self._folders: dict[str, Path] | None = None
+        cache_path = None
+        if settings.get("CACHE_CONTENT") and settings.get("CACHE_PATH"):
+            cache_path = Path(settings["CACHE_PATH"]) / CACHE_FILE
+        signature = json.dumps([extensions, repr(configs), output_format, markdown.__version__])
+        self.cache = BodyCache(cache_path, signature,
+                               load=bool(settings.get("LOAD_CONTENT_CACHE")))
+
+    def folders(self) -> dict[str, Path]:
+        """Post slug → its comment folder, listed once per build."""
+        if self._folders is None:
+            self._folders = {}
+            if self.root.is_dir():
+                with os.scandir(self.root) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False) and _SLUG.match(entry.name):
+                            self._folders[entry.name] = Path(entry.path)
+        return self._folders
+
+    def read(self, path: Path) -> CommentNode | None:
+        """One comment file → a node (no children yet), or None (logged) if it is unusable."""
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                logger.warning("%s: comment file over %d bytes, skipped", path, MAX_FILE_BYTES)
+                return None
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            logger.warning("%s: comment file unreadable, skipped: %s", path, exc)
+            return None
+        text = text.replace("\r\n", "\n").lstrip("\ufeff")
+        head, _, body = text.partition("\n\n")
+        meta: dict[str, str] = {}
+        for line in head.split("\n"):
+            match = _META_LINE.match(line)
+            if match:
+                meta.setdefault(match.group(1).lower(), match.group(2).strip())
+        slug = meta.get("slug") or path.stem
+        date = _parse_date(meta.get("date", ""))
+        if not _SLUG.match(slug) or date is None:
+            logger.warning("%s: comment file without a valid slug or date, skipped", path)
+            return None
+        reply_to = meta.get("replyto") or None
+        if reply_to is not None and not _SLUG.match(reply_to):
+            reply_to = None
+        body_html = self.render(body)
+        author = without_emails(_one_line(meta.get("author", ""), AUTHOR_MAX)) or "Anonymous"
+        return CommentNode(
+            slug=slug,
+            author=author,
+            website=clean_url(meta.get("website") or None),
+            date=date,
+            url=clean_url(meta.get("original_url") or None),
+            body_html=body_html,
+            parent_slug=reply_to,
+        )
+
+    def render(self, body: str) -> str:
+        """Markdown → HTML, sanitized again (what the aggregator let through, checked twice)."""
+        key = self.cache.key(body)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        self._markdown.reset()
+        html = sanitize_html(self._markdown.convert(body), base_url=None)
+        self.cache.put(key, html)
+        return html
+
+    def thread(self, post_slug: str) -> list[CommentNode]:
+        """The top-level comments of a post, each with its replies, oldest first."""
+        folder = self.folders().get(post_slug)
+        if folder is None:
+            return []
+        nodes: list[CommentNode] = []
+        seen: set[str] = set()
+        for path in sorted(folder.glob("*.md")):
+            node = self.read(path)
+            if node is None:
+                continue
+            if node.slug in seen:
+                logger.warning("%s: a second comment with slug %s, skipped", path, node.slug)
+                continue
+            seen.add(node.slug)
+            nodes.append(node)
+        return link_nodes(nodes)
+
+    def attach(self, articles: Iterable[Any]) -> None:
+        """Set `comments` (top-level nodes) and `comment_count` (all shown) on each article."""
+        for article in articles:
+            slug = getattr(article, "slug", None)
+            roots = self.thread(slug) if isinstance(slug, str) and _SLUG.match(slug) else []
+            article.comments = roots
+            article.comment_count = count_comments(roots)
+
+
+def link_nodes(nodes: list[CommentNode]) -> list[CommentNode]:
+    """Thread nodes by Slug/Replyto (slugs unique); set children and depth; return the roots."""
+    roots, children = arrange([n.slug for n in nodes], [n.parent_slug for n in nodes],
+                              [(n.date, n.slug) for n in nodes])
+    for i, kids in enumerate(children):
+        nodes[i].children = [nodes[k] for k in kids]
+    top = [nodes[i] for i in roots]
+    stack = [(node, 0) for node in top]
+    while stack:
+        node, depth = stack.pop()
+        node.depth = depth
+        stack.extend((child, depth + 1) for child in node.children)
+    return top
+
+
+def configure(pelican: Any) -> None:
+    """Keep comment files out of the article and page readers; offer the Jinja filter."""
+    settings = pelican.settings
+    for key in ("ARTICLE_EXCLUDES", "PAGE_EXCLUDES"):
+        excludes = list(settings.get(key) or [])
+        if COMMENTS_DIR not in excludes:
+            settings[key] = [*excludes, COMMENTS_DIR]
+    settings["JINJA_FILTERS"] = {**(settings.get("JINJA_FILTERS") or {}),
+                                 "comment_events": comment_events}
+
+
+def attach_threads(generator: Any) -> None:
+    """article_generator_finalized: give every article (translations and drafts too) its thread."""
+    threads = CommentThreads(generator.settings)
+    threads.attach([*generator.articles, *generator.translations,
+                    *getattr(generator, "drafts", []),
+                    *getattr(generator, "drafts_translations", [])])
+    threads.cache.save()
+
+
+def register() -> None:
+    """Pelican's entry point."""
+    signals.initialized.connect(configure)
+    signals.article_generator_finalized.connect(attach_threads)

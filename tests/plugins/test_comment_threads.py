@@ -1,0 +1,255 @@
+"""plugins/comment_threads on a tiny real Pelican build: nesting, ids, counts, nothing hostile.
+
+The article template is the example macro from the plugin's README, so the documentation is
+what is tested.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from pelican import Pelican
+from pelican.settings import read_settings
+
+from aggregator.comment_files import comment_slug, sync_thread
+from aggregator.comments import parse_comment_feed
+from plugins.comment_threads import (
+    CommentNode,
+    CommentThreads,
+    comment_events,
+    count_comments,
+    link_nodes,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "plugins" / "comment_threads" / "README.md"
+DATA = ROOT / "tests" / "data" / "comments"
+WP_GUID = "https://council.example/?p=123"
+EMAILS = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+POST = """Title: Why councils should <blog>
+Date: 2026-03-01 09:30:00+00:00
+Author: Dave Briggs
+Category: Local government
+Slug: dave-why
+Comments_url: https://council.example/2026/03/why/#comments
+Comment_count: 99
+
+Councils should blog.
+"""
+QUIET_POST = POST.replace("Slug: dave-why", "Slug: dave-quiet").replace(
+    "Why councils should <blog>", "A quiet post").replace("Comment_count: 99\n", "")
+HOSTILE = """Author: Mallory mallory@evil.example
+Website: javascript:alert(1)
+Date: 2026-03-03 10:00:00+00:00
+Slug: evil
+Replyto: 45-nope
+
+<script>alert("comment")</script><img src="x" onerror="alert(2)">
+Hi <a href="javascript:alert(3)">there</a>
+"""
+ARTICLE = """{% extends "base.html" %}
+{% from "comment_macro.html" import comment_thread %}
+{% block content %}<h1>{{ article.title|e }}</h1>{{ article.content }}
+{{ comment_thread(article) }}{% endblock %}
+"""
+INDEX = """{% extends "base.html" %}
+{% block content %}{% for a in articles %}
+<p class="count" data-slug="{{ a.slug }}">{{ a.comment_count }}</p>
+{% endfor %}{% endblock %}
+"""
+
+
+def readme_macro() -> str:
+    match = re.search(r"```jinja\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, "the README has a Jinja example"
+    return match.group(1)
+
+
+def chain_file(i: int) -> str:
+    parent = f"Replyto: deep-{i - 1}\n" if i else ""
+    date = (T0 + timedelta(days=5, minutes=i)).isoformat(sep=" ")
+    return f"Author: Deep {i}\nDate: {date}\nSlug: deep-{i}\n{parent}\nLevel {i}\n"
+
+
+def build(tmp_path: Path) -> Path:
+    content = tmp_path / "content"
+    (content / "posts").mkdir(parents=True)
+    (content / "posts" / "why.md").write_text(POST, encoding="utf-8")
+    (content / "posts" / "quiet.md").write_text(QUIET_POST, encoding="utf-8")
+    atom = (DATA / "wordpress-atom.xml").read_bytes()
+    comments = parse_comment_feed(atom, {}, url="https://council.example/2026/03/why/feed/atom/",
+                                  post_guid=WP_GUID).comments
+    sync_thread(content, "dave-why", comments, complete=True)
+    folder = content / "comments" / "dave-why"
+    (folder / "evil.md").write_text(HOSTILE, encoding="utf-8")
+    for i in range(7):
+        (folder / f"deep-{i}.md").write_text(chain_file(i), encoding="utf-8")
+    (folder / "broken.md").write_text("Author: No date\n\nskipped\n", encoding="utf-8")
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    (overrides / "comment_macro.html").write_text(readme_macro(), encoding="utf-8")
+    (overrides / "article.html").write_text(ARTICLE, encoding="utf-8")
+    (overrides / "index.html").write_text(INDEX, encoding="utf-8")
+    output = tmp_path / "output"
+    settings = read_settings(override={
+        "PATH": str(content), "OUTPUT_PATH": str(output), "THEME": "simple",
+        "THEME_TEMPLATES_OVERRIDES": [str(overrides)], "PLUGIN_PATHS": [str(ROOT / "plugins")],
+        "PLUGINS": ["comment_threads"], "TIMEZONE": "UTC", "SITEURL": "",
+        "USE_FOLDER_AS_CATEGORY": False, "CACHE_CONTENT": False, "LOAD_CONTENT_CACHE": False,
+        "FEED_ALL_ATOM": "feeds/all.atom.xml",  # comments must not show up in feeds either
+        "MARKDOWN": {"extension_configs": {"markdown.extensions.meta": {},
+                                           "markdown.extensions.extra": {}},
+                     "output_format": "html5"},
+    })  # no ARTICLE_EXCLUDES: the plugin itself keeps comments out of the readers
+    Pelican(settings).run()
+    return output
+
+
+class Comments(HTMLParser):
+    """For each element with id="comment-…": its nearest enclosing comment, and its classes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, str | None]] = []
+        self.parent: dict[str, str | None] = {}
+        self.classes: dict[str, str] = {}
+        self.order: list[str] = []
+        self.list_parent: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"img", "br", "hr", "meta", "link", "input"}:
+            return
+        found = dict(attrs).get("id") or ""
+        comment = found if found.startswith("comment-") else None
+        if comment:
+            enclosing = next((c for _, c in reversed(self.stack) if c), None)
+            self.parent[comment] = enclosing
+            self.classes[comment] = dict(attrs).get("class") or ""
+            self.order.append(comment)
+            self.list_parent[comment] = self.stack[-1][0] if self.stack else ""
+        self.stack.append((tag, comment))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("site"))
+
+
+def page(site: Path) -> str:
+    return (site / "dave-why.html").read_text(encoding="utf-8")
+
+
+def parsed(site: Path) -> Comments:
+    parser = Comments()
+    parser.feed(page(site))
+    return parser
+
+
+def slug_of(number: int) -> str:
+    return "comment-" + comment_slug(f"{WP_GUID}#comment-{number}")
+
+
+def test_replies_are_inside_their_parents_elements(site: Path) -> None:
+    tree = parsed(site)
+    assert tree.parent[slug_of(45)] is None and tree.parent[slug_of(48)] is None
+    assert tree.parent[slug_of(46)] == slug_of(45)
+    assert tree.parent[slug_of(47)] == slug_of(46)
+    assert all(tree.list_parent[c] == "ol" for c in tree.order)  # a list a reader can navigate
+    assert tree.order[:4] == [slug_of(45), slug_of(46), slug_of(47), slug_of(48)]
+
+
+def test_orphans_are_top_level_and_deep_replies_are_shown_with_capped_indent(site: Path) -> None:
+    tree = parsed(site)
+    assert tree.parent["comment-evil"] is None  # its Replyto names nothing
+    for i in range(1, 7):
+        assert tree.parent[f"comment-deep-{i}"] == f"comment-deep-{i - 1}"
+    assert "depth-6" not in page(site)
+    assert "depth-4" in tree.classes["comment-deep-6"] and "depth-2" in tree.classes[
+        "comment-deep-2"]
+
+
+def test_heading_count_and_links(site: Path) -> None:
+    html = page(site)
+    assert "12 thoughts on “Why councils should &lt;blog&gt;”" in html  # 4 + evil + 7 deep
+    assert re.search(r'<a class="comment-author" href="https://jane.example/" '
+                     r'rel="nofollow ugc">Jane Smith</a>', html)
+    assert '<span class="comment-author">Sam</span>' in html
+    assert 'href="https://council.example/2026/03/why/#comments"' in html
+    assert 'href="#comment-evil"' in html  # the permalink anchor
+
+
+def test_nothing_hostile_reaches_the_page(site: Path) -> None:
+    html = page(site)
+    assert "<script>alert" not in html and "onerror" not in html
+    assert "javascript:" not in html
+    assert "Mallory" in html
+    everything = "".join(p.read_text(encoding="utf-8", errors="replace")
+                         for p in site.rglob("*") if p.is_file() and p.suffix in {".html", ".xml"})
+    assert not EMAILS.search(everything)
+
+
+def test_comments_are_never_articles(site: Path) -> None:
+    counts = dict(re.findall(r'<p class="count" data-slug="([^"]+)">(\d+)</p>',
+                             (site / "index.html").read_text(encoding="utf-8")))
+    assert counts == {"dave-why": "12", "dave-quiet": "0"}
+    feed = (site / "feeds" / "all.atom.xml").read_text(encoding="utf-8")
+    assert feed.count("<entry>") == 2
+    assert not (site / "evil.html").exists() and not (site / "deep-1.html").exists()
+
+
+def node(slug: str, parent: str | None = None, minutes: int = 0) -> CommentNode:
+    return CommentNode(slug=slug, author="A", website=None, date=T0 + timedelta(minutes=minutes),
+                       url=None, body_html="", parent_slug=parent)
+
+
+def test_events_walk_a_hundred_thousand_deep_thread_without_recursion() -> None:
+    nodes = [node(f"n{i}", f"n{i - 1}" if i else None, i) for i in range(100_000)]
+    roots = link_nodes(nodes)
+    events = list(comment_events(roots))
+    assert len(events) == 200_000 and count_comments(roots) == 100_000
+    assert [e.opening for e in events[:2]] == [True, True] and events[-1].node.slug == "n0"
+    assert events[99_999].node.depth == 99_999 and events[99_999].node.indent == 4
+
+
+def test_cycles_and_duplicate_slugs_in_files(tmp_path: Path) -> None:
+    folder = tmp_path / "comments" / "post"
+    folder.mkdir(parents=True)
+    for name, slug, reply, minute in [("a", "a", "b", 1), ("b", "b", "a", 2),
+                                      ("c", "a", None, 3)]:
+        (folder / f"{name}.md").write_text(
+            f"Author: X\nDate: 2026-03-01 09:0{minute}:00+00:00\nSlug: {slug}\nReplyto: {reply}\n"
+            f"\nBody {name}: text\n", encoding="utf-8")
+    threads = CommentThreads({"PATH": str(tmp_path), "MARKDOWN": {}})
+    roots = threads.thread("post")
+    assert [r.slug for r in roots] == ["a"] and [c.slug for c in roots[0].children] == ["b"]
+    assert "Body a: text" in roots[0].body_html  # a body line like metadata stays body
+    assert threads.thread("missing") == []
+
+
+def test_rendered_bodies_are_cached_between_builds(tmp_path: Path) -> None:
+    folder = tmp_path / "comments" / "post"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("Author: X\nDate: 2026-03-01 09:00:00+00:00\nSlug: a\n\n"
+                                 "*Hello*\n", encoding="utf-8")
+    settings = {"PATH": str(tmp_path), "MARKDOWN": {}, "CACHE_CONTENT": True,
+                "LOAD_CONTENT_CACHE": True, "CACHE_PATH": str(tmp_path / "cache")}
+    first = CommentThreads(settings)
+    assert first.thread("post")[0].body_html == "<p><em>Hello</em></p>"
+    first.cache.save()
+    second = CommentThreads(settings)
+    key = second.cache.key("*Hello*\n")
+    second.cache.entries[key] = "<p>from the cache</p>"
+    assert second.thread("post")[0].body_html == "<p>from the cache</p>"
+    other = CommentThreads({**settings, "MARKDOWN": {"output_format": "xhtml"}})
+    assert other.cache.entries == {}  # other Markdown settings: nothing reused

@@ -1,0 +1,19 @@
+"""The fixture site, built once per test module with real Pelican."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pelicanconf import PLUGINS
+from tests.site import fake_threads
+from tests.site.sitebuild import build_site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The local build (pelicanconf.py: relative URLs, no feeds), with a stand-in thread."""
+    yield build_site(tmp_path_factory.mktemp("site"), PLUGINS=[*PLUGINS, fake_threads],
+                     FAKE_THREADS=True)

@@ -1,0 +1,192 @@
+"""The built site in real headless Chromium: axe-core, keyboard, widths, and a reader's walk.
+
+Debian's /usr/bin/chromium driven by Playwright; the site is served from 127.0.0.1 and any
+request to another host is refused and recorded. Screenshots go to test-artifacts/site/.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.site.sitebuild import ROOT
+
+pytestmark = pytest.mark.browser
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "tests" / "data" / "vendor" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts" / "site"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = {
+    "home": "", "post": "2026/03/alice-example-why-councils-should-blog/",
+    "member": "members/alice-example/", "member-no-posts": "members/carol-newcomer/",
+    "directory": "members/", "sectors": "sectors/", "sector": "sectors/local-government/",
+    "organisation": "organisations/exampleshire-county-council/", "region": "regions/london/",
+    "tags": "tags/", "tag": "tags/digital/", "archives": "archives/", "month": "2026/02/",
+    "about": "about/", "join": "join/", "not-found": "404.html", "network": "network/",
+    "search": "search/",
+}
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    """The built site (with its Pagefind index) on 127.0.0.1, under a sub-path."""
+    subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site)], check=True,
+                   capture_output=True, timeout=60)
+    root = site.parent / "www"
+    root.mkdir()
+    (root / "network").symlink_to(site, target_is_directory=True)
+    handler = functools.partial(_Quiet, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/network/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    with playwright_sync.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, timeout=30_000)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def open_page(browser, base_url: str):
+    """A page factory at a given width; requests to any other host are aborted and listed."""
+    contexts, outside = [], []
+
+    def factory(width: int, *, axe: bool = False):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        if axe:  # in every document before its own scripts: cheaper than a tag per page
+            context.add_init_script(path=str(AXE))
+        context.set_default_timeout(10_000)
+
+        def guard(route) -> None:
+            if urlsplit(route.request.url).hostname == "127.0.0.1":
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        return context.new_page()
+
+    yield factory
+    for context in contexts:
+        context.close()
+    assert outside == [], f"requests left the site: {outside}"
+
+
+def axe_violations(page) -> list[str]:
+    violations = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.map(v => v.id + ": " + v.help + " → " +
+            v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", "));
+    }""")
+    return list(violations)
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_every_page_type_has_no_axe_violations(open_page, base_url: str, width: int) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = open_page(width, axe=True)
+    failures = {}
+    for name, path in PAGES.items():
+        page.goto(base_url + path)
+        if name == "search":
+            page.wait_for_selector(".pagefind-ui__search-input")
+        found = axe_violations(page)
+        if found:
+            failures[name] = found
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+    assert failures == {}
+
+
+def test_pages_fit_a_320px_screen_without_sideways_scrolling(open_page, base_url: str) -> None:
+    page = open_page(320)
+    wide = []
+    for name, path in PAGES.items():
+        page.goto(base_url + path)
+        if page.evaluate("document.documentElement.scrollWidth") > 320:
+            wide.append(name)
+    assert wide == []
+
+
+def test_tab_reaches_the_visible_skip_link_first(open_page, base_url: str) -> None:
+    page = open_page(1280)
+    page.goto(base_url + PAGES["post"])
+    page.keyboard.press("Tab")
+    focused = page.evaluate("""() => { const e = document.activeElement;
+        const r = e.getBoundingClientRect();
+        return {text: e.textContent, top: r.top, height: r.height,
+                bg: getComputedStyle(e).backgroundColor}; }""")
+    assert focused["text"] == "Skip to main content"
+    assert focused["top"] >= 0 and focused["height"] > 10
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_focus_is_visible_on_links(open_page, base_url: str) -> None:
+    page = open_page(1280)
+    page.goto(base_url)
+    link = page.locator("main a").first
+    before = link.evaluate("e => getComputedStyle(e).backgroundColor")
+    link.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    after = link.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert before != after
+
+
+def test_reader_walks_from_home_to_post_member_directory_and_search(
+        open_page, base_url: str) -> None:
+    page = open_page(1280)
+    page.goto(base_url)
+    page.get_by_role("link", name="Why councils should blog").click()
+    assert page.locator("h1").inner_text() == "Why councils should blog"
+    page.locator(".attribution").get_by_role("link", name="Alice Example").click()
+    assert page.locator("h1").inner_text() == "Alice Example"
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
+    assert page.locator("h1").inner_text() == "Members"
+    assert page.get_by_role("link", name="Carol Newcomer", exact=True).count() == 1
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Search").click()
+    page.locator(".pagefind-ui__search-input").fill("weeknotes")
+    result = page.locator(".pagefind-ui__result-link").first
+    result.wait_for()
+    assert urlsplit(result.get_attribute("href")).path.startswith("/network/2026/01/")
+    result.click()
+    assert page.locator("h1").inner_text() == "A year of weeknotes"
+
+
+def test_search_page_without_javascript_says_it_needs_it(browser, base_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "search/")
+        assert "Search needs JavaScript" in page.locator("main").inner_text()
+    finally:
+        context.close()

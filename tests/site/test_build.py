@@ -1,0 +1,238 @@
+"""The site as a reader gets it: every page type, attribution, directory, OPML, escaping."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.site.sitebuild import FIXTURE, ROOT, build_site, page, parse_html
+
+POST = "2026/03/alice-example-why-councils-should-blog/"
+HOSTILE = "2026/03/alice-example-hostile-title/"
+REGISTRY = YAML(typ="safe").load((FIXTURE / "members.yaml").read_text())["members"]
+
+
+def hrefs(root, tag: str = "a") -> list[str]:
+    return [e.attrs.get("href", "") for e in root.iter(tag)]
+
+
+@pytest.mark.parametrize("url", [
+    "", "page/2/", POST, "members/", "members/alice-example/", "members/carol-newcomer/",
+    "sectors/", "sectors/local-government/", "organisations/", "organisations/"
+    "exampleshire-county-council/", "regions/", "regions/north-west/", "tags/",
+    "tags/digital/", "archives/", "2026/03/", "about/", "join/", "404.html", "network/",
+    "search/",
+])
+def test_every_page_type_is_built_with_landmarks_and_one_h1(site: Path, url: str) -> None:
+    root = page(site, url)
+    assert root.iter("main") and root.iter("header") and root.iter("footer")
+    assert len(root.iter("h1")) == 1
+    first_link = root.iter("a")[0]
+    assert first_link.attrs["href"] == "#main" and "Skip" in first_link.text
+
+
+def test_post_names_member_and_blog_and_links_the_original(site: Path) -> None:
+    root = page(site, POST)
+    original = "https://alice.example.org/2026/03/why-councils-should-blog/"
+    canonical = [e for e in root.iter("link") if e.attrs.get("rel") == "canonical"]
+    assert [e.attrs["href"] for e in canonical] == [original]
+    attribution = next(e for e in root.iter("div") if e.attrs.get("class") == "attribution")
+    text = " ".join(attribution.text.split())
+    assert "First published by Alice Example" in text and "Alice's council blog" in text
+    assert original in hrefs(attribution)
+    assert "../../../members/alice-example/" in hrefs(attribution)
+    assert "../../../tags/digital/" in hrefs(root)
+    older = next(e for e in root.iter("a") if e.attrs.get("rel") == "next")
+    assert older.attrs["href"] == "../../../2026/03/alice-example-hostile-title/"
+    assert {m.attrs.get("property") for m in root.iter("meta")} >= {"og:title", "og:type"}
+
+
+def test_comment_thread_nests_replies_inside_their_parent(site: Path) -> None:
+    root = page(site, POST)
+    heading = root.find_id("comments-title")
+    assert heading is not None
+    assert heading.text == "5 thoughts on “Why councils should blog”"
+    parent, reply, deep = root.find_id("comment-c1"), root.find_id("comment-c2"), \
+        root.find_id("comment-c4")
+    assert parent is not None and reply is not None and deep is not None
+    assert parent in reply.ancestors() and reply in deep.ancestors()
+    assert "Sam <em>Reader</em>" in parent.text  # a commenter's name is text, not markup
+    website = next(a for a in parent.iter("a") if a.attrs["href"] == "https://sam.example/")
+    assert website.attrs["rel"] == "nofollow ugc"
+    evil = root.find_id("comment-c5")
+    assert evil is not None and not any("javascript" in h for h in hrefs(evil))
+
+
+def test_directory_lists_every_registry_member_with_feed_and_status(site: Path) -> None:
+    root = page(site, "members/")
+    links = hrefs(root)
+    for member in REGISTRY:
+        assert f"../members/{member['id']}/" in links, member["id"]
+        assert member["feed"] in links
+    cards = {c.iter("a")[0].text: " ".join(c.text.split())
+             for c in root.iter("li") if c.attrs.get("class") == "member-card"}
+    assert "Quiet for a year" in cards["Bob Quiet"]
+    assert "Quiet" not in cards["Alice Example"] and "Latest post 18 March 2026" in cards[
+        "Alice Example"]
+    assert "No posts yet" in cards["Carol Newcomer"]
+    sectors = [h.attrs["id"] for h in root.iter("h2") if h.attrs.get("id")]
+    assert sectors == ["sector-local-government", "sector-central-government",
+                       "sector-health-and-care"]
+
+
+def test_member_profile_shows_facts_chart_and_posts(site: Path) -> None:
+    root = page(site, "members/alice-example/")
+    facts = " ".join(next(iter(root.iter("dl"))).text.split())
+    assert "Exampleshire County Council" in facts and "North West" in facts
+    assert "https://alice.example.org/feed/" in facts
+    svg = root.iter("svg")[0]
+    assert svg.attrs["role"] == "img"
+    assert "Mar 2026: 2" in svg.iter("desc")[0].text
+    assert len([e for e in root.iter("article") if "river-item" in e.attrs.get("class", "")]) == 3
+    empty = page(site, "members/carol-newcomer/")
+    assert "No posts from Carol Newcomer yet" in " ".join(empty.text.split())
+
+
+def test_opml_lists_every_member_feed_and_each_sector(site: Path) -> None:
+    tree = ET.parse(site / "members.opml")
+    assert tree.getroot().attrib["version"] == "2.0"
+    feeds = {o.attrib["xmlUrl"] for o in tree.iter("outline") if "xmlUrl" in o.attrib}
+    assert feeds == {m["feed"] for m in REGISTRY}
+    for member in REGISTRY:
+        sector = ET.parse(site / "sectors" / member["sector"] / "members.opml")
+        assert [o.attrib["xmlUrl"] for o in sector.iter("outline") if "xmlUrl" in o.attrib] == [
+            member["feed"]]
+
+
+def test_hostile_title_is_shown_as_text_everywhere(site: Path) -> None:
+    for path in site.rglob("*.html"):
+        root = parse_html(path)
+        assert not root.iter("script") or path.parent.name == "search", path
+        assert "49 in a title" not in path.read_text(encoding="utf-8"), path
+    post = page(site, HOSTILE)
+    assert post.iter("h1")[0].text == "<script>alert(1)</script> and {{ 7*7 }} in a title"
+    assert "Mallory <b>Byline</b>" in post.text
+    home = page(site, "")
+    assert any("{{ 7*7 }}" in a.text for a in home.iter("a"))
+
+
+def test_no_asset_is_requested_from_another_host(site: Path) -> None:
+    for path in site.rglob("*.html"):
+        root = parse_html(path)
+        assets = [e.attrs.get("src", "") for e in root.iter() if "src" in e.attrs]
+        assets += [e.attrs["href"] for e in root.iter("link") if e.attrs.get("rel") in (
+            "stylesheet", "icon", "preload", "modulepreload")]
+        for url in assets:
+            assert not urlsplit(url).netloc and not url.startswith("//"), (path, url)
+
+
+def test_every_internal_link_resolves(site: Path) -> None:
+    missing = []
+    for path in site.rglob("*.html"):
+        if path.name == "404.html" or path.parent.name == "search":
+            continue  # the 404 page is served at any path; search links pagefind's files
+        root = parse_html(path)
+        for element in root.iter():
+            url = element.attrs.get("href") or element.attrs.get("src") or ""
+            parts = urlsplit(url)
+            if not url or parts.scheme or parts.netloc or url.startswith("#"):
+                continue
+            target = (path.parent / parts.path).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                missing.append((str(path.relative_to(site)), url))
+    assert missing == []
+
+
+def test_search_page_uses_relative_pagefind_and_says_it_needs_javascript(site: Path) -> None:
+    root = page(site, "search/")
+    scripts = [e.attrs.get("src") for e in root.iter("script") if e.attrs.get("src")]
+    assert scripts == ["../pagefind/pagefind-ui.js"]
+    assert "Search needs JavaScript" in root.iter("noscript")[0].text
+
+
+def test_join_explains_the_pull_request_route_without_a_submissions_url(site: Path) -> None:
+    root = page(site, "join/")
+    assert not root.iter("form")
+    assert "members.yaml" in root.text
+
+
+def test_network_page_has_figures_chart_and_most_discussed(site: Path) -> None:
+    root = page(site, "network/")
+    figures = [e.text for e in root.iter("span") if e.attrs.get("class") == "figure"]
+    assert figures[:3] == ["3", "2", "8"]
+    assert root.iter("svg")
+    discussed = [a.text for a in root.iter("a") if "river-title" in (
+        a.parent.attrs.get("class", "") if a.parent else "")]
+    # commented posts of the last 30 days, most comments first (a tie: newest first)
+    assert discussed == ["Why councils should blog", "Open data at the county hall"]
+
+
+def test_sitemap_robots_and_css_budget(site: Path) -> None:
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = [e.text for e in ET.parse(site / "sitemap.xml").getroot().findall("s:url/s:loc", ns)]
+    assert f"/{POST}" in locs and "/members/carol-newcomer/" in locs
+    assert not any("404" in loc or "/page/" in loc for loc in locs)
+    assert "Sitemap:" in (site / "robots.txt").read_text()
+    assert (site / "theme/css/site.css").stat().st_size < 30_000
+    assert len((site / POST / "index.html").read_bytes()) < 100_000
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_site(tmp_path_factory.mktemp("publish"), conf="publishconf.py",
+                      SITEURL="https://blogs.example.gov.uk/network",
+                      FEED_DOMAIN="https://blogs.example.gov.uk/network",
+                      SUBMISSIONS_URL="https://blogs.example.gov.uk/submit")
+
+
+def test_publish_build_has_feeds_linking_originals_with_escaped_titles(published: Path) -> None:
+    atom = "{http://www.w3.org/2005/Atom}"
+    for feed in ("feeds/all.atom.xml", "members/alice-example/feed.atom.xml",
+                 "sectors/local-government/feed.atom.xml"):
+        root = ET.parse(published / feed).getroot()
+        entries = root.findall(f"{atom}entry")
+        assert entries, feed
+        for entry in entries:
+            link = entry.find(f"{atom}link").attrib["href"]
+            assert link.startswith(("https://alice.example.org/", "https://bob.example.net/"))
+            assert entry.find(f"{atom}author/{atom}name").text
+    titles = [e.text for e in ET.parse(published / "feeds/all.atom.xml").getroot().iter(
+        f"{atom}title")]
+    assert "<script>alert(1)</script> and {{ 7*7 }} in a title" in titles
+    rss = ET.parse(published / "members/bob-quiet/feed.rss.xml").getroot()
+    assert len(rss.findall("channel/item")) == 2
+
+
+def test_publish_build_uses_absolute_urls_and_shows_the_join_form(published: Path) -> None:
+    home = page(published, "")
+    canonical = [e.attrs["href"] for e in home.iter("link") if e.attrs.get("rel") == "canonical"]
+    assert canonical == ["https://blogs.example.gov.uk/network/"]
+    form = page(published, "join/").iter("form")[0]
+    assert form.attrs["action"] == "https://blogs.example.gov.uk/submit"
+    names = {e.attrs.get("name") for e in form.iter() if e.tag in ("input", "textarea", "select")}
+    assert {"url", "name", "email", "organisation", "sector", "note"} <= names
+    sitemap = (published / "sitemap.xml").read_text()
+    assert "<loc>https://blogs.example.gov.uk/network/members/bob-quiet/</loc>" in sitemap
+
+
+def test_the_project_registry_is_valid() -> None:
+    from aggregator.members import load_members
+    from pelicanconf import REGIONS, SECTORS
+
+    members = load_members(ROOT / "members.yaml", sectors=SECTORS, regions=REGIONS)
+    assert 3 <= len(members) <= 10
+    assert all(m.feed.startswith("https://") for m in members)
+
+
+def test_a_build_without_the_comment_plugin_still_renders_posts(tmp_path: Path) -> None:
+    output = build_site(tmp_path, PLUGINS=["members_directory", "neighbours", "theme_helpers",
+                                            "opml", "sitemap"])
+    root = page(output, POST)
+    assert root.find_id("comments-title") is None
+    assert root.find_id("comments") is not None  # the link to comment on the original blog
