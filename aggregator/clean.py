@@ -251,8 +251,10 @@ def _find_end_tag(s: str, i: int, name: str) -> int:
 
 # --- Structure: explicit nesting, bounded depth ---------------------------------------------------
 
-def _escape_attr(value: str) -> str:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+def _escape_attr(raw: str) -> str:
+    """Quote a raw attribute value. Its character references stay as they are, for the
+    parser after us to decode exactly once."""
+    return raw.replace('"', "&quot;").replace("<", "&lt;")
 
 
 class _Normaliser:

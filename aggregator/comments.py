@@ -28,6 +28,7 @@ from aggregator.clean import clean_text, clean_url, sanitize_html
 from aggregator.dates import from_iso, from_struct
 from aggregator.errors import FeedError, ParseError
 from aggregator.models import FetchResult, ParsedFeed, RawEntry
+from aggregator.parse import wp_post_id
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ EMAIL_REMOVED = "[e-mail address removed]"
 
 _HTTP = frozenset({"http", "https"})
 _EMAIL = re.compile(r"[^\s<>()\"']+@[^\s<>()\"']+")
-_WP_POST_ID = re.compile(r"[?&]p=(\d+)(?:&|#|$)")
 _EMPTY_PARENS = re.compile(r"\(\s*\)")
 _BY_PREFIX = re.compile(r"^\s*by:\s*", re.IGNORECASE)
 _LINK_VALUE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
@@ -134,8 +134,8 @@ def thread_info(entry: RawEntry, *, guid: str, feed: ParsedFeed | None = None,
     generator = (feed.generator or "") if feed else ""
     rest_root = rest_root_from_link_header((headers or {}).get("link"))
     wp_id = entry.extra.get("wp_post_id")
-    if wp_id is None and (match := _WP_POST_ID.search(guid)):
-        wp_id = match.group(1)
+    if wp_id is None:
+        wp_id = wp_post_id(guid)
     return ThreadInfo(
         post_guid=guid,
         post_url=clean_url(entry.link, base=entry.base_url, schemes=_HTTP),
@@ -218,8 +218,8 @@ def wp_rss_feed_url(feed_url: str) -> str:
 def wp_rest_url(info: ThreadInfo, *, page: int = 1) -> str | None:
     """The REST route listing a WordPress post's comments, or None without a post id."""
     post_id = info.wp_post_id
-    if post_id is None and (match := _WP_POST_ID.search(info.post_guid)):
-        post_id = match.group(1)
+    if post_id is None:
+        post_id = wp_post_id(info.post_guid)
     if post_id is None or not post_id.isdigit():
         return None
     root = info.rest_root

@@ -23,10 +23,16 @@ from aggregator.models import ParsedFeed, RawEntry
 
 logger = logging.getLogger(__name__)
 
-_WP_POST_ID = re.compile(r"[?&]p=(\d+)")
+_WP_POST_ID = re.compile(r"[?&]p=(\d+)(?:&|#|$)")
 _EMAIL = re.compile(r"\S+@\S+")
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b",
                          re.IGNORECASE | re.DOTALL)
+
+
+def wp_post_id(guid: str) -> str | None:
+    """WordPress's post number from its `?p=<id>` guid, which its comment sources need."""
+    match = _WP_POST_ID.search(guid)
+    return match.group(1) if match else None
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed:
@@ -105,15 +111,15 @@ def _entry(entry: Any, feed_base: str) -> RawEntry:
                  if (t.get("term") or t.get("label")))
     entry_id = entry.get("id") or None
     extra: dict[str, str] = {}
-    if entry_id and (match := _WP_POST_ID.search(entry_id)):
-        extra["wp_post_id"] = match.group(1)
+    if entry_id and (post_id := wp_post_id(entry_id)):
+        extra["wp_post_id"] = post_id
     comment_feed, comment_count = _comment_links(entry)
     return RawEntry(
         id=entry_id,
         link=entry.get("link") or None,
         title=_html_of(entry, "title"),
-        published=from_struct(entry.get("published_parsed")),
-        updated=from_struct(entry.get("updated_parsed")),
+        published=from_struct(dict.get(entry, "published_parsed")),
+        updated=from_struct(dict.get(entry, "updated_parsed")),
         author=_author(entry),
         summary_html=summary_html,
         content_html=content_html,
@@ -127,16 +133,22 @@ def _entry(entry: Any, feed_base: str) -> RawEntry:
 
 
 def _author(entry: Any) -> str | None:
-    """The author's name only: feedparser's `author` can read "Name (email)"."""
-    detail = entry.get("author_detail") or {}
-    name = detail.get("name") or ""
-    if not name:
-        name = entry.get("author") or ""
-        name = _EMAIL.sub("", name).strip(" ()")
-    if not name:
+    """The author's name only, never an e-mail address or a piece of one.
+
+    feedparser's `author` can read "Name (email)" (Atom) or "email (Name)" (RSS), and for the
+    latter its `author_detail` name can hold a fragment of the address: when an address is
+    present, the name is what is left once it is removed.
+    """
+    raw = str(entry.get("author") or "")
+    if "@" in raw:
+        name = _EMAIL.sub("", raw)
+    else:
+        detail = entry.get("author_detail") or {}
+        name = str(detail.get("name") or raw)
+    if not raw and not name.strip(" ()<>"):
         creators = entry.get("authors") or []
-        name = next((a.get("name") for a in creators if a.get("name")), "") or ""
-    name = _EMAIL.sub("", name).strip(" ()")
+        name = next((str(a.get("name")) for a in creators if a.get("name")), "")
+    name = _EMAIL.sub("", name).strip(" ()<>,")
     return name or None
 
 

@@ -18,13 +18,20 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from aggregator.comment_files import sync_thread
+from aggregator.comments import (
+    ThreadInfo,
+    discover_sources,
+    fetch_thread,
+    rest_root_from_link_header,
+)
 from aggregator.entries import Previous, build_post, entry_guid
 from aggregator.errors import AggregatorError, FeedError, HttpStatusError
 from aggregator.fetch import Fetcher
 from aggregator.models import FetchResult, Member, Post
-from aggregator.parse import parse_feed
+from aggregator.parse import parse_feed, wp_post_id
 from aggregator.settings import Settings
-from aggregator.state import FeedState, State
+from aggregator.state import FeedState, State, ThreadState
 from aggregator.write import PostIndex, remove_stale_temp_files, render_post, write_atomic
 
 logger = logging.getLogger(__name__)
@@ -47,6 +54,7 @@ class MemberResult:
     entries: int = 0
     new: int = 0
     updated: int = 0
+    comments: int = 0  # comment files written or removed
     error: str | None = None
     warning: str | None = None
     redirect: str | None = None  # a permanent redirect to copy into members.yaml
@@ -89,6 +97,17 @@ class _Processed:
     title: str | None
     site: str | None
     warning: str | None
+    generator: str | None = None
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A post as this run left it on disk."""
+
+    post: Post
+    slug: str
+    new: bool  # its file did not exist before this run
+    changed: bool  # its file was written by this run
 
 
 def process_feed(job: _Job) -> _Processed:
@@ -104,7 +123,8 @@ def process_feed(job: _Job) -> _Processed:
                                  sectors=job.sectors, summary_words=job.summary_words)
     if not posts and feed.entries:
         raise FeedError(job.url, "no usable entries")
-    return _Processed(list(posts.values()), feed.title, feed.link, feed.warning)
+    return _Processed(list(posts.values()), feed.title, feed.link, feed.warning,
+                      feed.generator)
 
 
 def _body_hash(member: Member, body: bytes) -> str:
@@ -235,7 +255,10 @@ class FetchRun:
             self._record_success(feed_state, state)
             return
         processed = await self._process(member, fetched, url)
-        new, updated, newest = self._write(member, processed.posts)
+        written = self._write(member, processed.posts)
+        new = sum(1 for w in written if w.new)
+        updated = sum(1 for w in written if w.changed and not w.new)
+        newest = max((w.post.date.timestamp() for w in written), default=None)
         result.status = "fetched"
         result.entries, result.new, result.updated = len(processed.posts), new, updated
         result.warning = processed.warning
@@ -246,6 +269,60 @@ class FetchRun:
         if newest is not None:
             feed_state.last_post = max(newest, feed_state.last_post or 0)
         self._record_success(feed_state, state)
+        if member.comments:
+            result.comments = await self._comments(member, fetcher, state, written,
+                                                   processed.generator, fetched.headers)
+
+    async def _comments(self, member: Member, fetcher: Fetcher, state: State,
+                        written: list[_Written], generator: str | None,
+                        headers: Mapping[str, str]) -> int:
+        """Fetch and write the threads that need it; returns comment files written or removed.
+
+        A post seen for the first time gets its whole thread, whatever its age. After that a
+        thread is refreshed only while its post is younger than COMMENTS_MAX_AGE_DAYS, and only
+        when the feed's comment count changed or is unknown.
+        """
+        rest_root = rest_root_from_link_header(headers.get("link"))
+        wordpress = "wordpress" in (generator or "").lower() or rest_root is not None
+        max_age = self.settings.comments_max_age_days * 86400
+        jobs = []
+        for item in written:
+            post = item.post
+            info = ThreadInfo(post_guid=post.guid, post_url=post.original_url,
+                              comment_feed=post.comment_feed, comment_count=post.comment_count,
+                              wp_post_id=wp_post_id(post.guid), rest_root=rest_root,
+                              wordpress=wordpress)
+            if not discover_sources(info):
+                continue
+            thread = state.get_thread(item.slug)
+            if not item.new:
+                if (self.now - post.date).total_seconds() > max_age:
+                    continue
+                if (thread is not None and post.comment_count is not None
+                        and thread.count == post.comment_count):
+                    continue
+            jobs.append((item, info, thread))
+
+        async def one(item: _Written, info: ThreadInfo, thread: ThreadState | None) -> int:
+            outcome = await fetch_thread(fetcher, info,
+                                         validators=thread.validators if thread else None)
+            if not outcome.answered and outcome.errors:
+                logger.info("%s: comments of %s not fetched: %s", member.id,
+                            item.post.original_url or item.post.guid, outcome.errors[0])
+                return 0
+            changes = 0
+            if not outcome.not_modified:
+                report = sync_thread(self.settings.content_dir, item.slug, outcome.comments,
+                                     complete=outcome.complete)
+                changes = len(report.written) + len(report.removed)
+            validators = dict(thread.validators) if thread else {}
+            validators.update(outcome.validators)
+            state.save_thread(ThreadState(item.slug, member.id, item.post.comment_count,
+                                          self.now.timestamp(), validators))
+            return changes
+
+        counts = await asyncio.gather(*(one(*job) for job in jobs))
+        return sum(counts)
 
     def _after_fetch(self, feed_state: FeedState, fetched: FetchResult,
                      result: MemberResult) -> None:
@@ -272,21 +349,17 @@ class FetchRun:
         except TimeoutError as exc:
             raise FeedError(url, f"took longer than {PROCESS_TIMEOUT:.0f} s to process") from exc
 
-    def _write(self, member: Member, posts: list[Post]) -> tuple[int, int, float | None]:
-        new = updated = 0
-        newest: float | None = None
+    def _write(self, member: Member, posts: list[Post]) -> list[_Written]:
+        written = []
         # Oldest first, so that when two posts want the same slug the older one keeps it.
         for post in sorted(posts, key=lambda p: (p.date, p.guid)):
-            known = self.index.get(member.id, post.guid) is not None
+            known = self.index.get(member.id, post.guid)
+            is_new = known is None or not known.path.exists()
             slug, path = self.index.assign(post)
             text = render_post(post, slug=slug, content_mode=member.content)
-            if write_atomic(path, text):
-                if known:
-                    updated += 1
-                else:
-                    new += 1
-            newest = max(newest or 0.0, post.date.timestamp())
-        return new, updated, newest
+            changed = write_atomic(path, text)
+            written.append(_Written(post, slug, is_new, changed))
+        return written
 
     def _record_success(self, feed_state: FeedState, state: State) -> None:
         feed_state.last_success = self.now.timestamp()

@@ -19,6 +19,7 @@ _RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10
 
 def slugify(text: str, *, max_length: int = 60, fallback: str = "post") -> str:
     """Turn any text into a slug; `fallback` when nothing usable is left."""
+    text = text.replace("'", "").replace("\u2019", "")  # "isn't" → "isnt", not "isn-t"
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = _NON_ALNUM.sub("-", ascii_text.lower()).strip("-")
     if len(slug) > max_length:

@@ -6,10 +6,11 @@ aside with a warning and a fresh one is made; the next run rebuilds what it need
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,13 @@ CREATE TABLE IF NOT EXISTS feeds (
     title TEXT,
     site TEXT
 );
+CREATE TABLE IF NOT EXISTS threads (
+    post_slug TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    count INTEGER,                  -- the comment count the posts feed said when last fetched
+    fetched REAL,
+    validators TEXT                 -- JSON: {url: [etag, last_modified]}
+);
 """
 
 
@@ -63,6 +71,17 @@ class FeedState:
     posts: int = 0
     title: str | None = None
     site: str | None = None
+
+
+@dataclass
+class ThreadState:
+    """When a post's comment thread was last fetched, and what its count was then."""
+
+    post_slug: str
+    member_id: str
+    count: int | None = None
+    fetched: float | None = None
+    validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 _COLUMNS = tuple(f.name for f in fields(FeedState))
@@ -127,6 +146,22 @@ class State:
         placeholders = ", ".join("?" for _ in _COLUMNS)
         self._db.execute(f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) "
                          f"VALUES ({placeholders})", values)
+
+    def get_thread(self, post_slug: str) -> ThreadState | None:
+        row = self._db.execute("SELECT post_slug, member_id, count, fetched, validators FROM "
+                               "threads WHERE post_slug = ?", (post_slug,)).fetchone()
+        if row is None:
+            return None
+        try:
+            validators = {url: (pair[0], pair[1]) for url, pair in json.loads(row[4]).items()}
+        except (TypeError, ValueError, AttributeError, IndexError):
+            validators = {}
+        return ThreadState(row[0], row[1], row[2], row[3], validators)
+
+    def save_thread(self, thread: ThreadState) -> None:
+        self._db.execute("INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?)",
+                         (thread.post_slug, thread.member_id, thread.count, thread.fetched,
+                          json.dumps(thread.validators, sort_keys=True)))
 
     def close(self) -> None:
         self._db.close()

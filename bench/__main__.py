@@ -1,0 +1,98 @@
+"""`python -m bench` (`make bench`): run the benchmarks, print the table, write results.json.
+
+Exit 0 when every run completed and its output added up, 1 otherwise (the error is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.fetch_bench import (
+    RESULTS_FILE,
+    FetchOptions,
+    RunError,
+    print_report,
+    results_json,
+    run_fetch_bench,
+)
+
+logger = logging.getLogger("bench")
+
+BENCHES = ("fetch",)
+QUICK = {"feeds": 50, "posts": 10}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", choices=BENCHES, action="append",
+                        help="run only this benchmark (repeatable; default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a small network ({QUICK['feeds']} feeds × {QUICK['posts']} "
+                             "posts) for trying the bench out")
+    parser.add_argument("--feeds", type=int, help="synthetic feeds (default 1000)")
+    parser.add_argument("--posts", type=int, help="posts per feed (default 50)")
+    parser.add_argument("--latency", type=float, default=0.1,
+                        help="seconds before each response (default 0.1)")
+    parser.add_argument("--hosts", type=int, default=0,
+                        help="loopback addresses to spread the feeds over "
+                             "(default 0: one per feed, like a real network; 1: all on one)")
+    parser.add_argument("--reader-workers", type=int, default=50,
+                        help="reader's update_feeds(workers=…) (default 50, our concurrency)")
+    parser.add_argument("--tools", default="ours,reader",
+                        help="comma-separated: ours, reader (default both)")
+    parser.add_argument("--unchanged-run", action="store_true",
+                        help="add a third run where the server ignores validators and "
+                             "sends the same bytes with 200")
+    parser.add_argument("--content-mode", choices=("summary", "full"), default="summary",
+                        help="the members' `content:` setting (default summary)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--run-timeout", type=float, default=900.0,
+                        help="seconds before a run is killed (default 900)")
+    parser.add_argument("--workdir", type=Path,
+                        help="an empty folder to run in, kept afterwards (default: a "
+                             "temporary one, removed)")
+    parser.add_argument("--results", type=Path, default=RESULTS_FILE,
+                        help=f"where to write the figures (default {RESULTS_FILE})")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    tools = tuple(t.strip() for t in args.tools.split(",") if t.strip())
+    unknown = set(tools) - {"ours", "reader"}
+    if unknown or not tools:
+        print(f"--tools: unknown {', '.join(sorted(unknown)) or '(none given)'}",
+              file=sys.stderr)
+        return 2
+    size = QUICK if args.quick else {"feeds": 1000, "posts": 50}
+    options = FetchOptions(feeds=args.feeds or size["feeds"], posts=args.posts or size["posts"],
+                           latency=args.latency, hosts=args.hosts, seed=args.seed,
+                           reader_workers=args.reader_workers, tools=tools,
+                           unchanged_run=args.unchanged_run, content_mode=args.content_mode,
+                           run_timeout=args.run_timeout, workdir=args.workdir)
+    only = set(args.only or BENCHES)
+    report: dict[str, object] = {}
+    failed = False
+    if "fetch" in only:
+        try:
+            bench = run_fetch_bench(options, say=logger.info)
+        except RunError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print_report(bench)
+        report.update(results_json(bench))
+        failed = failed or bool(bench.errors)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    logger.info("figures written to %s", args.results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
