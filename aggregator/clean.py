@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from functools import partial
+from html.entities import html5 as _HTML5_ENTITIES
 from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
@@ -251,10 +252,32 @@ def _find_end_tag(s: str, i: int, name: str) -> int:
 
 # --- Structure: explicit nesting, bounded depth ---------------------------------------------------
 
-def _escape_attr(raw: str) -> str:
-    """Quote a raw attribute value. Its character references stay as they are, for the
-    parser after us to decode exactly once."""
-    return raw.replace('"', "&quot;").replace("<", "&lt;")
+_CHARREF_RE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]{0,31};?)")
+
+
+def _attr_charref(match: re.Match[str]) -> str:
+    """Decode one character reference in an attribute value, as HTML does: a named one
+    without its semicolon stays as it is when a letter, digit or "=" follows (`?a=1&copy=2`)."""
+    ref = match.group(1)
+    if ref.startswith("#") or ref.endswith(";"):
+        return htmllib.unescape(match.group())
+    end = match.end()
+    follower = match.string[end:end + 1]
+    if ref in _HTML5_ENTITIES and not (follower.isalnum() or follower == "="):
+        return str(_HTML5_ENTITIES[ref])
+    return match.group()
+
+
+def _text_out(raw: str) -> str:
+    """Text for html5ever: references decoded here, then only &amp; &lt; &gt; written.
+    (html5ever is quadratic on long runs of failed references such as "&aaaa…&aaaa…".)"""
+    return strip_controls(htmllib.unescape(raw)).replace("&", "&amp;").replace(
+        "<", "&lt;").replace(">", "&gt;")
+
+
+def _attr_out(raw: str) -> str:
+    return strip_controls(_CHARREF_RE.sub(_attr_charref, raw)).replace("&", "&amp;").replace(
+        '"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class _Normaliser:
@@ -282,7 +305,7 @@ class _Normaliser:
             if self.skip is not None:
                 self._skipping(kind, value)
             elif kind == "text":
-                out.append(value.replace("<", "&lt;").replace(">", "&gt;"))
+                out.append(_text_out(value))
             elif kind == "start":
                 self._start(value, attrs)
             else:
@@ -343,7 +366,7 @@ class _Normaliser:
             for attr, value in attrs:
                 if attr in allowed and attr not in seen:  # the first of duplicates wins
                     seen.add(attr)
-                    parts.append(f' {attr}="{_escape_attr(strip_controls(value))}"')
+                    parts.append(f' {attr}="{_attr_out(value)}"')
             parts.append(">")
             markup = "".join(parts)
         if name in _VOID:

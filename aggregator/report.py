@@ -66,6 +66,7 @@ def summary_table(report: RunReport) -> Table:
     table.add_column("result")
     table.add_column("new", justify="right")
     table.add_column("updated", justify="right")
+    table.add_column("comments", justify="right")
     table.add_column("notes", overflow="fold")
     for result in sorted(report.results, key=lambda r: (r.status != "failed", r.member_id)):
         notes = []
@@ -79,12 +80,14 @@ def summary_table(report: RunReport) -> Table:
             notes.append(f"next try after {_when(result.retry_at)}")
         table.add_row(result.member_id,
                       f"[{_STYLE.get(result.status, '')}]{result.status}[/]",
-                      str(result.new or ""), str(result.updated or ""), "; ".join(notes))
+                      str(result.new or ""), str(result.updated or ""),
+                      str(result.comments or ""), "; ".join(notes))
     totals = (f"{report.count('fetched')} fetched, "
               f"{report.count('not-modified') + report.count('unchanged')} not modified, "
               f"{len(report.failed)} failed, "
               f"{sum(r.new for r in report.results)} new posts, "
-              f"{sum(r.updated for r in report.results)} updated")
+              f"{sum(r.updated for r in report.results)} updated, "
+              f"{sum(r.comments for r in report.results)} comment files changed")
     table.caption = totals
     return table
 

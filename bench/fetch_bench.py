@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from bench.feedserver import PROJECT_ROOT, FeedServerProcess
@@ -294,16 +295,32 @@ class ReaderTool:
         return measurement, reader_entry_count(self.db), result["new"] + result["modified"]
 
 
-def reader_entry_count(db: Path) -> int:
-    """Entries stored in reader's database (counted outside the timed run)."""
+def _import_reader() -> ModuleType:
+    """reader, importable although its vendored feedparser wants `sgmllib`.
+
+    reader 3.26 vendors a feedparser that imports `sgmllib` (the sgmllib3k package), which
+    feedparser itself no longer depends on since 6.0.12 (it ships `feedparser_sgmllib`, the same
+    Python 2.7 module). Alias one to the other when sgmllib3k is not installed."""
+    try:
+        import sgmllib  # noqa: F401
+    except ImportError:
+        import feedparser_sgmllib
+
+        sys.modules["sgmllib"] = feedparser_sgmllib
     import reader
 
+    return reader
+
+
+def reader_entry_count(db: Path) -> int:
+    """Entries stored in reader's database (counted outside the timed run)."""
+    reader = _import_reader()
     with reader.make_reader(str(db)) as feeds:
         return int(feeds.get_entry_counts().total or 0)
 
 
 def _reader_add(db: str, url_file: str) -> int:
-    import reader
+    reader = _import_reader()
 
     with reader.make_reader(db) as feeds:
         for url in Path(url_file).read_text(encoding="utf-8").split():
@@ -316,7 +333,7 @@ def _reader_update(db: str, summary: str, workers: int) -> int:
 
     scheduled=False: reader 3.x otherwise skips feeds it updated less than an hour ago, and
     the second run would not fetch at all."""
-    import reader
+    reader = _import_reader()
 
     counts = {"new": 0, "modified": 0, "not_modified": 0, "errors": 0}
     first_errors: list[str] = []
@@ -493,7 +510,7 @@ def print_report(bench: FetchBench) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=140)
     o = bench.options
     table = Table(title=f"fetch: {o.feeds} feeds × {o.posts} posts, "
                         f"{o.latency * 1000:.0f} ms latency, "

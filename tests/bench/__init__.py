@@ -1,0 +1,1 @@
+"""Tests of the benchmark's own tools (the bench itself is not a test)."""

@@ -1,0 +1,118 @@
+"""The whole pipeline on the demo network, as `make demo` runs it: fetch, build, index.
+
+These are the product's promises checked on the built site: every member in its format
+arrives, comment threads nest, the broken member is reported without stopping anyone, no
+commenter e-mail is published, and a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from demo.pipeline import build, fetch_command
+from demo.server import FeedServer
+
+EMAILS = ("sam.whitby@example.org", "farah.iqbal@example.com")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, FeedServer]]:
+    workdir = tmp_path_factory.mktemp("demo")
+    with FeedServer() as feeds:
+        build(workdir, feeds)
+        yield workdir, feeds
+
+
+class _Comments(HTMLParser):
+    """Records each comment element's id and the comment ids it sits inside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str | None] = []
+        self.parents: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("img", "br", "hr", "meta", "link", "input", "source"):
+            return
+        ident = dict(attrs).get("id") or ""
+        if ident.startswith("comment-"):
+            self.parents[ident] = [i for i in self.stack if i]
+            self.stack.append(ident)
+        else:
+            self.stack.append(None)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in ("img", "br", "hr", "meta", "link", "input", "source") and self.stack:
+            self.stack.pop()
+
+
+def test_every_working_member_is_on_the_site(demo: tuple[Path, FeedServer]) -> None:
+    workdir, _feeds = demo
+    posts = list((workdir / "content" / "posts").glob("*/*/*.md"))
+    members = {p.parts[-3] for p in posts}
+    assert members == {"council-digital", "nhs-nurse", "policy-design", "fire-data",
+                       "police-inspector"}
+    assert len(posts) == 24
+    pages = [p for p in (workdir / "output").glob("20[0-9][0-9]/[01][0-9]/*/index.html")]
+    assert len(pages) == 24
+
+
+def test_threads_nest_on_the_post_page(demo: tuple[Path, FeedServer]) -> None:
+    workdir, _feeds = demo
+    page = next((workdir / "output").glob(
+        "20*/*/council-digital-working-in-the-open-when-the-council-is-nervous/index.html"))
+    text = page.read_text()
+    assert "7 thoughts on" in text
+    parser = _Comments()
+    parser.feed(text)
+    assert len(parser.parents) == 7
+    depths = sorted(len(p) for p in parser.parents.values())
+    assert depths.count(0) == 3 and max(depths) == 2  # replies two levels deep
+    assert 'rel="nofollow ugc"' in text
+
+
+def test_the_broken_member_is_reported_and_the_rest_go_on(
+        demo: tuple[Path, FeedServer]) -> None:
+    workdir, _feeds = demo
+    db = sqlite3.connect(workdir / "var" / "state.sqlite3")
+    rows = dict(db.execute("SELECT member_id, last_error FROM feeds").fetchall())
+    db.close()
+    assert "HTML page, not a feed" in (rows["housing-ceo"] or "")
+    assert rows["council-digital"] is None
+
+
+def test_no_commenter_email_is_published(demo: tuple[Path, FeedServer]) -> None:
+    workdir, feeds = demo
+    source = b"".join(p.read_bytes() for p in feeds.root.rglob("*") if p.is_file())
+    assert all(e.encode() in source for e in EMAILS)  # the feeds do carry them
+    for folder in ("content", "output"):
+        for path in (workdir / folder).rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                assert not any(e.encode() in data for e in EMAILS), path
+                assert not re.search(rb"gravatar|[0-9a-f]{32}\?s=", data), path
+
+
+def test_comments_false_member_threads_are_never_fetched(
+        demo: tuple[Path, FeedServer]) -> None:
+    _workdir, feeds = demo
+    assert feeds.count("/fire-data/comments/grass-fires-hottest-week.xml") == 0
+
+
+def test_a_second_fetch_changes_nothing(demo: tuple[Path, FeedServer]) -> None:
+    workdir, _feeds = demo
+    content = workdir / "content"
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in content.rglob("*.md")}
+    result = subprocess.run(fetch_command(workdir), capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in content.rglob("*.md")}
+    assert after == before
+    assert "not-modified" in result.stdout
