@@ -20,10 +20,10 @@ from __future__ import annotations
 import html as htmllib
 import logging
 import re
-import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from html.entities import html5 as _HTML5_ENTITIES
+from types import MappingProxyType
 from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
@@ -39,7 +39,7 @@ HREF_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
 
 # --- The policy ------------------------------------------------------------------------------
 
-ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+ALLOWED_ATTRIBUTES: Mapping[str, frozenset[str]] = MappingProxyType({
     "p": frozenset(), "br": frozenset(), "hr": frozenset(),
     "h1": frozenset(), "h2": frozenset(), "h3": frozenset(),
     "h4": frozenset(), "h5": frozenset(), "h6": frozenset(),
@@ -58,7 +58,7 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "td": frozenset({"colspan", "rowspan"}),
     "dl": frozenset(), "dt": frozenset(), "dd": frozenset(),
     "span": frozenset(), "div": frozenset(),
-}
+})
 ALLOWED_TAGS: frozenset[str] = frozenset(ALLOWED_ATTRIBUTES)
 
 # Elements removed together with everything inside them.
@@ -74,13 +74,13 @@ _RAW_TEXT = frozenset({
 })
 # Renamed before the allowlist applies: containers keep their block boundaries, the page's
 # own <h1> stays the only one.
-_RENAME = {
+_RENAME: Mapping[str, str] = MappingProxyType({
     "h1": "h2", "article": "div", "section": "div", "header": "div", "footer": "div",
     "main": "div", "aside": "div", "nav": "div", "address": "div", "center": "div",
     "details": "div", "summary": "div", "hgroup": "div", "fieldset": "div", "tt": "code",
     "kbd": "code", "samp": "code", "var": "em", "dfn": "em", "strike": "s", "mark": "span",
     "font": "span", "big": "span", "listing": "pre",
-}
+})
 _VOID = frozenset({
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
     "source", "track", "wbr", "keygen", "frame", "image", "basefont", "bgsound", "isindex",
@@ -127,6 +127,7 @@ _SEP_RE = re.compile(r"[\t\n\f\r /]*")
 _UNQUOTED_RE = re.compile(r"[^\t\n\f\r >]*")
 
 Token = tuple[str, str, list[tuple[str, str]]]  # (kind, name or text, attributes)
+_NO_ATTRS: list[tuple[str, str]] = []  # shared, never mutated
 
 
 def _read_tag(s: str, i: int) -> tuple[str, list[tuple[str, str]], int] | None:
@@ -220,7 +221,7 @@ def _tokens(s: str, *, keep_partial: bool = False) -> Iterator[Token]:
         else:
             simple = _SIMPLE_TAG_RE.match(s, lt + 1)
             if simple is not None:
-                name, attrs, end = simple.group(1).lower(), [], simple.end()
+                name, attrs, end = simple.group(1).lower(), _NO_ATTRS, simple.end()
             else:
                 tag = _read_tag(s, lt + 1)
                 if tag is None:
@@ -252,6 +253,8 @@ def _find_end_tag(s: str, i: int, name: str) -> int:
 
 # --- Structure: explicit nesting, bounded depth ---------------------------------------------------
 
+MAX_ATTRIBUTE_CHARS = 4 * MAX_URL_LENGTH
+_AMP_RUN = 200
 _CHARREF_RE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]{0,31};?)")
 
 
@@ -276,8 +279,30 @@ def _text_out(raw: str) -> str:
 
 
 def _attr_out(raw: str) -> str:
-    return strip_controls(_CHARREF_RE.sub(_attr_charref, raw)).replace("&", "&amp;").replace(
-        '"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    value = strip_controls(_CHARREF_RE.sub(_attr_charref, raw[:MAX_ATTRIBUTE_CHARS]))
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(
+        ">", "&gt;")
+
+
+def _split_ampersands(escaped: str, used: int) -> tuple[str, int]:
+    """Put an empty comment (nh3 strips it) after every `_AMP_RUN` ampersands of a text run.
+
+    html5ever is quadratic in the number of "&amp;" in one text node; a comment splits the
+    node. `used` counts the ampersands already in the run; the new count is returned.
+    """
+    count = escaped.count("&amp;")
+    if used + count <= _AMP_RUN:
+        return escaped, used + count
+    parts = escaped.split("&amp;")
+    pieces = [parts[0]]
+    for part in parts[1:]:
+        used += 1
+        if used > _AMP_RUN:
+            pieces.append("<!---->")
+            used = 1
+        pieces.append("&amp;")
+        pieces.append(part)
+    return "".join(pieces), used
 
 
 class _Normaliser:
@@ -289,7 +314,7 @@ class _Normaliser:
     formatting elements (which could multiply the depth).
     """
 
-    def __init__(self, max_depth: int, rename: dict[str, str]) -> None:
+    def __init__(self, max_depth: int, rename: Mapping[str, str]) -> None:
         self.max_depth = max_depth
         self.rename = rename
         self.stack: list[str] = []
@@ -298,6 +323,7 @@ class _Normaliser:
         self.dropped: dict[str, int] = {}  # start tags dropped for depth, by name
         self.skip: str | None = None  # inside an element dropped with its content
         self.skip_depth = 0
+        self.amps = 0  # ampersands in the current text run
 
     def feed(self, tokens: Iterator[Token]) -> str:
         out = self.out
@@ -305,7 +331,8 @@ class _Normaliser:
             if self.skip is not None:
                 self._skipping(kind, value)
             elif kind == "text":
-                out.append(_text_out(value))
+                text, self.amps = _split_ampersands(_text_out(value), self.amps)
+                out.append(text)
             elif kind == "start":
                 self._start(value, attrs)
             else:
@@ -322,12 +349,14 @@ class _Normaliser:
                 self.skip = None
 
     def _push(self, name: str, markup: str) -> None:
+        self.amps = 0
         self.out.append(markup)
         self.where.setdefault(name, []).append(len(self.stack))
         self.stack.append(name)
 
     def _pop_to(self, index: int) -> None:
         while len(self.stack) > index:
+            self.amps = 0
             name = self.stack.pop()
             self.where[name].pop()
             self.out.append("</" + name + ">")
@@ -370,6 +399,7 @@ class _Normaliser:
             parts.append(">")
             markup = "".join(parts)
         if name in _VOID:
+            self.amps = 0
             self.out.append(markup)
         elif len(self.stack) >= self.max_depth:
             self.dropped[name] = self.dropped.get(name, 0) + 1
@@ -425,7 +455,7 @@ class _Normaliser:
 
 
 def normalise_html(html: str, *, max_depth: int = MAX_DEPTH,
-                   rename: dict[str, str] | None = None) -> str:
+                   rename: Mapping[str, str] | None = None) -> str:
     """Re-serialise `html` with allowed tags only, explicit nesting and bounded depth.
 
     Not a sanitizer on its own (attribute values are not checked): it prepares input for nh3
@@ -646,8 +676,7 @@ def truncate_text(text: str, max_length: int) -> str:
     if space > (max_length * 2) // 3:
         cut = cut[:space]
     cut = cut.rstrip()
-    while cut and (cut[-1] in _DANGLING or unicodedata.combining(cut[-1])
-                   and len(cut) == max_length - 1):
+    while cut and cut[-1] in _DANGLING:  # a joiner or variation selector with nothing after
         cut = cut[:-1]
     return cut.rstrip() + "…"
 

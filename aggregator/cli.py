@@ -182,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="wait this long for another publish to finish (default: do not wait)")
     pub.set_defaults(func=cmd_publish)
+    from aggregator.submit_cli import register
+    register(sub)
     return parser
 
 

@@ -18,8 +18,8 @@ import logging
 import re
 from typing import Any
 
-from bs4 import Comment, NavigableString, Tag
-from markdownify import ATX, MarkdownConverter, chomp
+from bs4.element import Comment, NavigableString, Tag
+from markdownify import ATX, MarkdownConverter
 
 from aggregator.clean import (
     ALLOWED_ATTRIBUTES,
@@ -85,6 +85,8 @@ def _attribute(value: str) -> str:
     return htmllib.escape(value, quote=True)
 
 
+# Containers whose conversion keeps a code block's lines and indentation intact.
+_CODE_BLOCK_PARENTS = frozenset({"[document]", "div", "li", "ul", "ol", "blockquote"})
 _RAW_BLOCKS = frozenset({"table", "dl", "figure"})
 _RAW_INLINE = frozenset({"sub", "sup", "u", "ins", "del", "s", "small", "abbr", "cite", "q"})
 _VOID = frozenset({"br", "hr", "img"})
@@ -94,20 +96,29 @@ _NEWLINE_AFTER = frozenset({
 })
 
 
-class _Converter(MarkdownConverter):  # type: ignore[misc]
+def _chomp(text: str) -> tuple[str, str, str]:
+    """Move a leading/trailing space out of an inline element's text (`** x**` is no bold)."""
+    prefix = " " if text[:1].isspace() else ""
+    suffix = " " if text[-1:].isspace() else ""
+    return prefix, suffix, text.strip()
+
+
+class _Converter(MarkdownConverter):
     """markdownify with Python-Markdown's rules: 4-space list nesting, fences only at the top
     level, raw HTML where Markdown has no syntax, and our escaping."""
 
-    class Options(MarkdownConverter.DefaultOptions):  # type: ignore[misc]
-        autolinks = False
-        bullets = "-"
-        heading_style = ATX
-        strong_em_symbol = "*"
-        wrap = True  # collapse whitespace in text, newlines included
-        wrap_width = None
-        escape_asterisks = False
-        escape_underscores = False
-        escape_misc = False
+    def __init__(self) -> None:
+        super().__init__(
+            autolinks=False,
+            bullets="-",
+            heading_style=ATX,
+            strong_em_symbol="*",
+            wrap=True,  # collapse whitespace in text, newlines included
+            wrap_width=None,
+            escape_asterisks=False,
+            escape_underscores=False,
+            escape_misc=False,
+        )
 
     # --- text ---
 
@@ -117,14 +128,14 @@ class _Converter(MarkdownConverter):  # type: ignore[misc]
     def process_tag(self, node: Any, parent_tags: set[str] | None = None) -> str:
         if isinstance(node, Tag) and node.name in _RAW_BLOCKS:
             return "\n\n" + _raw_html(node) + "\n\n"
-        return str(super().process_tag(node, parent_tags=parent_tags))
+        return str(super().process_tag(node, parent_tags=parent_tags))  # type: ignore[misc]
 
     # --- inline ---
 
     def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         if "_noformat" in parent_tags:
             return text
-        prefix, suffix, text = chomp(text)
+        prefix, suffix, text = _chomp(text)
         if not text:
             return ""
         href = _clean_url(_get(el, "href"), schemes=HREF_SCHEMES)
@@ -192,31 +203,55 @@ class _Converter(MarkdownConverter):  # type: ignore[misc]
             lines.pop()
         if not lines:
             return ""
-        if parent_tags & {"li", "blockquote"}:
+        ancestors = {parent.name for parent in el.parents}
+        if not ancestors <= _CODE_BLOCK_PARENTS:
+            # Inside a link, emphasis, heading…: the parent may reflow our lines, and raw code
+            # text read as a paragraph would be markup. Character references are inert.
+            return f"<pre><code>{_references(chr(10).join(lines))}</code></pre>"
+        if ancestors & {"li", "blockquote"}:
             # Fenced blocks only work at the top level: indent instead.
             return "\n\n" + "\n".join("    " + line if line else "" for line in lines) + "\n\n"
         longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
         fence = "`" * max(3, longest + 1)
         return "\n\n" + fence + "\n" + "\n".join(lines) + "\n" + fence + "\n\n"
 
+    def convert_div(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        text = (text or "").strip("\n").rstrip()  # keep the indentation of a code block
+        if "_inline" in parent_tags:
+            return " " + text.strip() + " "
+        return "\n\n" + text + "\n\n" if text.strip() else ""
+
     def convert_li(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        text = (text or "").strip()
-        if not text:
+        text = (text or "").strip("\n").rstrip()
+        if not text.strip():
             return ""
         parent = el.parent
         if parent is not None and parent.name == "ol":
             start_attr = _get(parent, "start") or ""
             start = int(start_attr) if re.fullmatch(r"[0-9]{1,9}", start_attr) else 1
-            index = sum(1 for sib in el.find_previous_siblings("li"))
+            index = sum(1 for _ in el.find_previous_siblings("li"))
             bullet = f"{start + index}. "
         else:
             bullet = "- "
         lines = text.split("\n")
-        rest = ["    " + line if line else "" for line in lines[1:]]
+        if lines[0].startswith("    "):  # the item starts with an indented code block
+            head, rest = "", lines
+        else:
+            head, rest = lines[0].lstrip(), lines[1:]
+        body = ["    " + line if line else "" for line in rest]
         # An item of several blocks ends with a blank line, or the next item would be read
         # as part of its last block.
         end = "\n\n" if "\n\n" in text else "\n"
-        return "\n".join([bullet + lines[0], *rest]) + end
+        return "\n".join([bullet + head, *body]) + end
+
+    def convert_blockquote(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        text = (text or "").strip("\n").rstrip()  # keep the indentation of a code block
+        if "_inline" in parent_tags:
+            return " " + text.strip() + " "
+        if not text.strip():
+            return ""
+        return "\n\n" + "\n".join("> " + line if line else ">"
+                                    for line in text.split("\n")) + "\n\n"
 
 
 def _get(el: Tag, name: str) -> str | None:
@@ -265,24 +300,52 @@ def _raw_html(root: Tag) -> str:
     return "".join(out).strip("\n")
 
 
-_BLANK_LINES_RE = re.compile(r"\n{3,}")
 _SPACES_RE = re.compile(r"\s+")
+
+
+def _tidy(markdown: str) -> str:
+    """Normalise line endings, strip trailing spaces and collapse runs of blank lines, except
+    inside fenced code blocks (whose content is literal)."""
+    out: list[str] = []
+    fence: str | None = None
+    blank = 0
+    for line in markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if fence is not None:
+            out.append(line)
+            if line == fence:
+                fence = None
+            continue
+        line = line.rstrip()
+        if _BARE_BULLET_RE.fullmatch(line):
+            line += " "  # a list item that starts with a code block needs its space
+        if _FENCE_RE.fullmatch(line):
+            fence = line
+        if not line:
+            blank += 1
+            if blank > 1:
+                continue
+        else:
+            blank = 0
+        out.append(line)
+    return "\n".join(out).strip("\n")
+
+
+_BARE_BULLET_RE = re.compile(r" *(?:-|[0-9]{1,10}\.)")
+_FENCE_RE = re.compile(r"`{3,}")
 
 
 def html_to_markdown(clean_html: str) -> str:
     """Markdown for a sanitized HTML fragment (see `clean.sanitize_html`).
 
     Deterministic; "" for a fragment without content, else ending in exactly one newline, no
-    trailing spaces, no more than one blank line in a row, no indentation on the first line.
+    trailing spaces, no more than one blank line in a row (outside code), no indentation on
+    the first line.
     """
     if not clean_html or not clean_html.strip():
         return ""
     bounded = normalise_html(clean_html, max_depth=CONVERT_MAX_DEPTH, rename={})
-    markdown = str(_Converter().convert(bounded))
-    markdown = markdown.replace("\r\n", "\n").replace("\r", "\n")
-    markdown = "\n".join(line.rstrip() for line in markdown.split("\n"))
-    markdown = _BLANK_LINES_RE.sub("\n\n", markdown).strip()
-    return markdown + "\n" if markdown else ""
+    markdown = _tidy(str(_Converter().convert(bounded)))
+    return markdown + "\n" if markdown.strip() else ""
 
 
 def excerpt(clean_html: str, *, words: int = 60) -> str:

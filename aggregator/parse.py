@@ -50,7 +50,9 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
     except RecursionError as exc:
         raise ParseError(url, "the feed is nested too deeply to read") from exc
     version = doc.get("version") or ""
-    entries = doc.get("entries") or []
+    # A truncated document can leave an entry with nothing in it: that is not a post.
+    entries = [e for e in doc.get("entries") or []
+               if any(e.get(k) for k in ("id", "link", "title", "summary", "content"))]
     if not entries:
         if _HTML_START.match(body[:4096]):
             raise ParseError(url, "this is an HTML page, not a feed (is the feed URL right?)")

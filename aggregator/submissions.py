@@ -30,6 +30,7 @@ from aggregator.atomic import write_atomic
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.members import add_members, load_members, normalise_feed_url
 from aggregator.models import Member
+from aggregator.settings import Settings
 from aggregator.slugs import is_slug, short_hash, slugify
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,13 @@ class Submission:
             return cls(**data, posts=posts)
         except (ValueError, TypeError, AttributeError) as exc:
             raise ConfigError(f"not a readable submission file: {exc}", path=path) from exc
+
+
+def queue_dir(settings: Settings) -> Path:
+    """The queue folder: SUBMISSIONS_DIR when the settings carry it, else `submissions/` beside
+    the settings file."""
+    value = getattr(settings, "submissions_dir", None)
+    return Path(value) if value is not None else settings.root / "submissions"
 
 
 def submission_id(feed_url: str) -> str:

@@ -23,6 +23,7 @@ import json
 import logging
 import random
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -348,22 +349,21 @@ async def serve(feeds: Sequence[RenderedFeed], *, latency: float, hosts: int,
     bound: list[str] = []
     try:
         for address in loopback_addresses(hosts):
-            site = web.TCPSite(runner, address, 0, backlog=1024, reuse_address=True)
-            await site.start()
-            server = site._server  # noqa: SLF001 - aiohttp keeps the bound socket here
-            assert isinstance(server, asyncio.base_events.Server)
-            port = server.sockets[0].getsockname()[1]
-            bound.append(f"{address}:{port}")
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((address, 0))
+            await web.SockSite(runner, sock, backlog=1024).start()
+            bound.append(f"{address}:{sock.getsockname()[1]}")
         print(json.dumps({"bases": [f"http://{b}" for b in bound]}), flush=True)
         loop = asyncio.get_running_loop()
-        stdin_closed = loop.create_future()
+        stdin_closed = asyncio.Event()
 
         def watch_stdin() -> None:
             sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
-            loop.call_soon_threadsafe(lambda: stdin_closed.done() or stdin_closed.set_result(1))
+            loop.call_soon_threadsafe(stdin_closed.set)
 
         threading.Thread(target=watch_stdin, daemon=True).start()
-        await asyncio.wait_for(stdin_closed, timeout=lifetime)
+        await asyncio.wait_for(stdin_closed.wait(), timeout=lifetime)
     except TimeoutError:
         logger.warning("feed server: lifetime of %.0f s is over, exiting", lifetime)
     finally:

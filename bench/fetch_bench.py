@@ -481,7 +481,7 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("aiohttp", "feedparser", "nh3", "reader", "requests"):
         try:
             versions[package] = version(package)

@@ -125,12 +125,9 @@ SCHEME_TRICKS = [
 
 @pytest.mark.parametrize("url", SCHEME_TRICKS)
 def test_clean_url_refuses_scheme_tricks(url: str) -> None:
-    assert clean_url(url, base=BASE, schemes=frozenset({"http", "https", "mailto"})) is None \
-        or not clean_url(url, base=BASE).startswith(("javascript", "vbscript", "data"))
-    # None, or a harmless relative path under the base (a browser would read it the same way)
-    result = clean_url(url, base=BASE)
-    assert result is None or result.startswith("https://blog.example.org/")
-    assert result is None or "script:" not in result.lower().replace("%20", "")
+    for schemes in (frozenset({"http", "https"}), frozenset({"http", "https", "mailto"})):
+        assert clean_url(url, base=BASE, schemes=schemes) is None
+        assert clean_url(url, schemes=schemes) is None
 
 
 @pytest.mark.parametrize("url", SCHEME_TRICKS)
@@ -303,7 +300,8 @@ def test_oversized_html_is_cut_and_logged(caplog: pytest.LogCaptureFixture) -> N
 
 def test_pathological_markup_stays_linear() -> None:
     for html in ("<" * 1_000_000, "<a " + "b=c " * 250_000, "<!--" * 250_000,
-                 "</a" * 300_000, "<x a='" * 150_000, "&#" * 500_000):
+                 "</a" * 300_000, "<x a='" * 150_000, "&#" * 500_000,
+                 ("&" + "a" * 40) * 45_000, "&amp;" * 400_000, "&<x>" * 400_000):
         start = time.perf_counter()
         sanitize_html(html, base_url=BASE)
         assert time.perf_counter() - start < 3.0

@@ -22,7 +22,8 @@ Category: Test
 Slug: hostile
 Member: evil-member
 Original_url: https://evil.example/post/
-Summary: Summary <script>alert('summary')</script> with <a href="javascript:alert(1)">a link</a> and <img src=x onerror=alert(2)>
+Summary: Summary <script>alert('summary')</script> with \
+<a href="javascript:alert(1)">a link</a> and <img src=x onerror=alert(2)>
 
 Body text <script>alert('body')</script>
 
