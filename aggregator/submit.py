@@ -41,8 +41,8 @@ from aggregator.submissions import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SubmissionRequest", "check_request", "find_member", "format_submission",
-           "make_fetcher", "submit", "submit_blog"]
+__all__ = ["SubmissionRequest", "check_request", "check_url_text", "find_member",
+           "format_submission", "make_fetcher", "submit", "submit_blog"]
 
 URL_MAX = 2000
 TEXT_MAX = 200  # as members.yaml allows for names and organisations

@@ -70,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"--tools: unknown {', '.join(sorted(unknown)) or '(none given)'}",
               file=sys.stderr)
         return 2
+    if min(args.feeds or 1, args.posts or 1) < 1 or args.latency < 0 or args.hosts < 0:
+        print("--feeds and --posts must be at least 1, --latency and --hosts not negative",
+              file=sys.stderr)
+        return 2
     size = QUICK if args.quick else {"feeds": 1000, "posts": 50}
     options = FetchOptions(feeds=args.feeds or size["feeds"], posts=args.posts or size["posts"],
                            latency=args.latency, hosts=args.hosts, seed=args.seed,

@@ -21,6 +21,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import os
 import random
 import re
 import socket
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import IO
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -359,7 +361,10 @@ async def serve(feeds: Sequence[RenderedFeed], *, latency: float, hosts: int,
         stdin_closed = asyncio.Event()
 
         def watch_stdin() -> None:
-            sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
+            # Raw reads until EOF (the parent closed the pipe or died); os.read holds no lock
+            # that would stop the interpreter from exiting while this thread still waits.
+            while os.read(0, 65536):
+                pass
             loop.call_soon_threadsafe(stdin_closed.set)
 
         threading.Thread(target=watch_stdin, daemon=True).start()
@@ -420,11 +425,10 @@ class FeedServerProcess:
             raise RuntimeError(f"feed server did not start (said {line!r})") from exc
         return self
 
-    def _read_line(self, stream: object, timeout: float) -> bytes:
+    def _read_line(self, stream: IO[bytes], timeout: float) -> bytes:
         """The server's first line, within `timeout` seconds (a thread: pipes have no timeout)."""
         result: list[bytes] = []
-        reader = threading.Thread(target=lambda: result.append(stream.readline()),  # type: ignore[attr-defined]
-                                  daemon=True)
+        reader = threading.Thread(target=lambda: result.append(stream.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
         if not result:

@@ -164,8 +164,8 @@ def measure(argv: Sequence[str], *, cwd: Path, log: Path, timeout: float) -> Mea
         watch.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
     if timed_out.is_set():
-        raise RunError(f"{' '.join(argv[:4])}… did not finish within {timeout:.0f} s; "
-                       f"log: {log}")
+        raise RunError(f"{' '.join(argv[2:4])}… did not finish within {timeout:g} s and was "
+                       f"killed; last lines of {log}:\n{_tail(log)}")
     max_rss_mb = usage.ru_maxrss / 1024  # KiB on Linux: the largest process of the tree
     max_rss_mb = max(max_rss_mb, max(watch.hwm_kib.values(), default=0) / 1024)
     tree_mb = watch.tree_pss_peak_kib / 1024
@@ -419,7 +419,8 @@ def run_fetch_bench(options: FetchOptions, *, say: Callable[[str], None] = print
             f"address(es), {options.latency * 1000:.0f} ms latency; work folder {workdir}")
         with FeedServerProcess(feeds=options.feeds, posts=options.posts,
                                latency=options.latency, hosts=hosts, seed=options.seed,
-                               lifetime=options.run_timeout * 8) as server:
+                               lifetime=options.run_timeout * (len(runs) * len(options.tools) + 2)
+                               ) as server:
             tools: list[OursTool | ReaderTool] = []
             for name in options.tools:
                 try:

@@ -126,7 +126,7 @@ class _State:
     templates: jinja2.Environment = field(default_factory=lambda: _templates())
 
 
-class _Reject(Exception):  # noqa: N818 - control flow inside this module only
+class _Reject(Exception):
     """A reply to send instead of going on."""
 
     def __init__(self, status: int, message: str, *, field: str | None = None,
