@@ -176,3 +176,9 @@ CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CHECK_MODIFIED_METHOD = "sha256"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
+
+# --- Joining: the submissions endpoint (`make submissions-server`) ------------------------------
+SUBMISSIONS_DIR = "submissions"  # the moderation queue; holds submitters' e-mails: never published
+SUBMISSIONS_RATE_LIMIT = 5  # submissions per address per window
+SUBMISSIONS_RATE_WINDOW = 3600  # seconds
+SUBMISSIONS_MAX_BODY = 16 * 1024  # bytes per request

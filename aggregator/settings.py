@@ -37,6 +37,11 @@ class Settings:
     max_backoff: float = 24 * 3600.0
     summary_words: int = 60
     comments_max_age_days: int = 90
+    submissions_dir: Path | None = None  # default: submissions/ beside the settings file
+    submissions_rate_limit: int = 5  # per address, per window
+    submissions_rate_window: float = 3600.0
+    submissions_max_body: int = 16 * 1024
+    submissions_join_url: str | None = None
     sectors: Mapping[str, str] = field(default_factory=dict)
     regions: Mapping[str, str] = field(default_factory=dict)
 
@@ -82,6 +87,14 @@ def load_settings(path: str | Path | None = None) -> Settings:
         summary_words=int(values.get("AGGREGATOR_SUMMARY_WORDS", Settings.summary_words)),
         comments_max_age_days=int(values.get("COMMENTS_MAX_AGE_DAYS",
                                              Settings.comments_max_age_days)),
+        submissions_dir=path_of("SUBMISSIONS_DIR", "submissions"),
+        submissions_rate_limit=int(values.get("SUBMISSIONS_RATE_LIMIT",
+                                              Settings.submissions_rate_limit)),
+        submissions_rate_window=float(values.get("SUBMISSIONS_RATE_WINDOW",
+                                                 Settings.submissions_rate_window)),
+        submissions_max_body=int(values.get("SUBMISSIONS_MAX_BODY",
+                                            Settings.submissions_max_body)),
+        submissions_join_url=values.get("SUBMISSIONS_JOIN_URL") or None,
         sectors=dict(values.get("SECTORS", {})),
         regions=dict(values.get("REGIONS", {})),
     )

@@ -119,10 +119,8 @@ class Submission:
 
 
 def queue_dir(settings: Settings) -> Path:
-    """The queue folder: SUBMISSIONS_DIR when the settings carry it, else `submissions/` beside
-    the settings file."""
-    value = getattr(settings, "submissions_dir", None)
-    return Path(value) if value is not None else settings.root / "submissions"
+    """The queue folder: SUBMISSIONS_DIR, else `submissions/` beside the settings file."""
+    return settings.submissions_dir or settings.root / "submissions"
 
 
 def submission_id(feed_url: str) -> str:

@@ -68,21 +68,16 @@ class WebConfig:
 
 def web_config(settings: Settings, *, allow_private: bool = False,
                queue_dir: Path | None = None) -> WebConfig:
-    """The app's configuration from the settings (SUBMISSIONS_* when the Settings carry them,
-    else the defaults above)."""
-    def setting(name: str, default: Any) -> Any:
-        value = getattr(settings, name, None)
-        return default if value is None else value
-
+    """The app's configuration from the SUBMISSIONS_* settings."""
     site = settings.site_url.rstrip("/")
     return WebConfig(
         settings=settings,
         queue_dir=queue_dir or default_queue_dir(settings),
         allow_private=allow_private,
-        rate_limit=int(setting("submissions_rate_limit", WebConfig.rate_limit)),
-        rate_window=float(setting("submissions_rate_window", WebConfig.rate_window)),
-        max_body=int(setting("submissions_max_body", WebConfig.max_body)),
-        join_url=setting("submissions_join_url", f"{site}/join/" if site else None),
+        rate_limit=settings.submissions_rate_limit,
+        rate_window=settings.submissions_rate_window,
+        max_body=settings.submissions_max_body,
+        join_url=settings.submissions_join_url or (f"{site}/join/" if site else None),
     )
 
 
