@@ -250,8 +250,8 @@ def add_members(path: str | Path, entries: list[dict[str, Any]], *,
     data = yaml.load(text) or {}
     items = data.get("members") if isinstance(data, Mapping) else None
     keys = list(data) if isinstance(data, Mapping) else []
-    block = bool(items) and hasattr(items, "fa") and not items.fa.flow_style() and bool(
-        keys) and keys[-1] == "members"
+    block = (items is not None and len(items) > 0 and hasattr(items, "fa")
+             and not items.fa.flow_style() and bool(keys) and keys[-1] == "members")
     if items is None and text.rstrip().endswith("members:"):
         block, items = True, []
     if block:

@@ -71,4 +71,5 @@ def write_opml(members: Iterable[Member], *, title: str, now: datetime | None = 
             attrs["category"] = (sectors or {}).get(member.sector, member.sector)
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"

@@ -18,6 +18,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from aggregator.atomic import remove_stale_temp_files, write_atomic
 from aggregator.comment_files import sync_thread
 from aggregator.comments import (
     ThreadInfo,
@@ -32,7 +33,7 @@ from aggregator.models import FetchResult, Member, Post
 from aggregator.parse import parse_feed, wp_post_id
 from aggregator.settings import Settings
 from aggregator.state import FeedState, State, ThreadState
-from aggregator.write import PostIndex, remove_stale_temp_files, render_post, write_atomic
+from aggregator.write import PostIndex, render_post
 
 logger = logging.getLogger(__name__)
 

@@ -85,6 +85,10 @@ class ThreadState:
 
 
 _COLUMNS = tuple(f.name for f in fields(FeedState))
+# Column names come from the dataclass above, never from input.
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM feeds"  # noqa: S608
+_UPSERT = (f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) "  # noqa: S608
+           f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 
 
 class StateError(Exception):
@@ -133,19 +137,15 @@ class State:
         return db
 
     def get(self, member_id: str) -> FeedState | None:
-        row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM feeds WHERE member_id = ?",
-                               (member_id,)).fetchone()
+        row = self._db.execute(f"{_SELECT} WHERE member_id = ?", (member_id,)).fetchone()
         return FeedState(*row) if row else None
 
     def all(self) -> list[FeedState]:
-        rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM feeds ORDER BY member_id")
+        rows = self._db.execute(f"{_SELECT} ORDER BY member_id")
         return [FeedState(*row) for row in rows]
 
     def save(self, feed: FeedState) -> None:
-        values = [getattr(feed, name) for name in _COLUMNS]
-        placeholders = ", ".join("?" for _ in _COLUMNS)
-        self._db.execute(f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) "
-                         f"VALUES ({placeholders})", values)
+        self._db.execute(_UPSERT, [getattr(feed, name) for name in _COLUMNS])
 
     def get_thread(self, post_slug: str) -> ThreadState | None:
         row = self._db.execute("SELECT post_slug, member_id, count, fetched, validators FROM "

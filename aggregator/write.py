@@ -15,7 +15,6 @@ from pathlib import Path
 
 from aggregator.dates import format_date
 from aggregator.entries import Previous
-from aggregator.atomic import remove_stale_temp_files, write_atomic
 from aggregator.models import Post
 from aggregator.slugs import is_slug, short_hash, slugify
 
