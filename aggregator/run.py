@@ -33,7 +33,7 @@ from aggregator.models import FetchResult, Member, Post
 from aggregator.parse import parse_feed, wp_post_id
 from aggregator.settings import Settings
 from aggregator.state import FeedState, State, ThreadState
-from aggregator.write import PostIndex, render_post
+from aggregator.write import PostIndex, post_file_record, render_post
 
 logger = logging.getLogger(__name__)
 
@@ -154,21 +154,20 @@ class FetchRun:
         self.posts_dir = settings.content_dir / "posts"
         self.index = PostIndex(self.posts_dir)
         self._executor: Executor | None = None
+        self._use_pool = False
 
     async def run(self, members: Iterable[Member]) -> RunReport:
         started = time.monotonic()
         members = list(members)
         for stale in remove_stale_temp_files(self.settings.content_dir):
             logger.info("removed %s, left by an interrupted run", stale)
-        self.index = PostIndex.scan(self.posts_dir)
         report = RunReport()
-        active = sum(1 for m in members if not m.paused)
-        if active >= POOL_THRESHOLD:
-            self._executor = ProcessPoolExecutor(
-                max_workers=max(1, min(os.cpu_count() or 1, 4)),
-                mp_context=multiprocessing.get_context("spawn"))
+        # A pool costs a second or so to start: only worth it for many feeds, and only once a
+        # body actually needs parsing (a run of 304s never starts one).
+        self._use_pool = sum(1 for m in members if not m.paused) >= POOL_THRESHOLD
         try:
             with State(self.settings.state_path) as state:
+                self.index = PostIndex.scan(self.posts_dir, cache=state)
                 async with Fetcher(user_agent=self.settings.user_agent,
                                    allow_private=self.allow_private,
                                    concurrency=self.settings.concurrency,
@@ -256,7 +255,7 @@ class FetchRun:
             self._record_success(feed_state, state)
             return
         processed = await self._process(member, fetched, url)
-        written = self._write(member, processed.posts)
+        written = self._write(member, processed.posts, state)
         new = sum(1 for w in written if w.new)
         updated = sum(1 for w in written if w.changed and not w.new)
         newest = max((w.post.date.timestamp() for w in written), default=None)
@@ -343,6 +342,10 @@ class FetchRun:
         job = _Job(member, fetched.body, dict(fetched.headers), url,
                    self.index.previous(member.id),
                    dict(self.settings.sectors), self.settings.summary_words, self.now)
+        if self._use_pool and self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=max(1, min(os.cpu_count() or 1, 4)),
+                mp_context=multiprocessing.get_context("spawn"))
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, process_feed, job)
         try:
@@ -350,8 +353,9 @@ class FetchRun:
         except TimeoutError as exc:
             raise FeedError(url, f"took longer than {PROCESS_TIMEOUT:.0f} s to process") from exc
 
-    def _write(self, member: Member, posts: list[Post]) -> list[_Written]:
+    def _write(self, member: Member, posts: list[Post], state: State) -> list[_Written]:
         written = []
+        records = []
         # Oldest first, so that when two posts want the same slug the older one keeps it.
         for post in sorted(posts, key=lambda p: (p.date, p.guid)):
             known = self.index.get(member.id, post.guid)
@@ -360,6 +364,10 @@ class FetchRun:
             text = render_post(post, slug=slug, content_mode=member.content)
             changed = write_atomic(path, text)
             written.append(_Written(post, slug, is_new, changed))
+            if changed:
+                records.append(post_file_record(self.posts_dir, path, member_id=member.id,
+                                                guid=post.guid, slug=slug, text=text))
+        state.save_post_files(records)
         return written
 
     def _record_success(self, feed_state: FeedState, state: State) -> None:

@@ -10,7 +10,9 @@ import json
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,16 @@ CREATE TABLE IF NOT EXISTS feeds (
     posts INTEGER NOT NULL DEFAULT 0,
     title TEXT,
     site TEXT
+);
+CREATE TABLE IF NOT EXISTS post_files (  -- what each post file says, while it is unchanged
+    path TEXT PRIMARY KEY,          -- relative to content/posts
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    member_id TEXT NOT NULL,
+    guid TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    date TEXT,
+    modified TEXT
 );
 CREATE TABLE IF NOT EXISTS threads (
     post_slug TEXT PRIMARY KEY,
@@ -71,6 +83,20 @@ class FeedState:
     posts: int = 0
     title: str | None = None
     site: str | None = None
+
+
+@dataclass(frozen=True)
+class PostFile:
+    """A post file's identity as last read: valid while its mtime and size are unchanged."""
+
+    path: str
+    mtime_ns: int
+    size: int
+    member_id: str
+    guid: str
+    slug: str
+    date: str | None
+    modified: str | None
 
 
 @dataclass
@@ -146,6 +172,35 @@ class State:
 
     def save(self, feed: FeedState) -> None:
         self._db.execute(_UPSERT, [getattr(feed, name) for name in _COLUMNS])
+
+    def post_files(self) -> dict[str, PostFile]:
+        """The cached header of every post file, by path relative to content/posts."""
+        rows = self._db.execute("SELECT path, mtime_ns, size, member_id, guid, slug, date, "
+                                "modified FROM post_files")
+        return {row[0]: PostFile(*row) for row in rows}
+
+    def save_post_files(self, files: list[PostFile]) -> None:
+        if files:
+            with self._transaction():
+                self._db.executemany("INSERT OR REPLACE INTO post_files VALUES "
+                                     "(?, ?, ?, ?, ?, ?, ?, ?)",
+                                     [astuple(f) for f in files])
+
+    def forget_post_files(self, paths: list[str]) -> None:
+        if paths:
+            with self._transaction():
+                self._db.executemany("DELETE FROM post_files WHERE path = ?",
+                                     [(p,) for p in paths])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def get_thread(self, post_slug: str) -> ThreadState | None:
         row = self._db.execute("SELECT post_slug, member_id, count, fetched, validators FROM "

@@ -8,7 +8,9 @@ bytes change, so a run with nothing new touches nothing.
 from __future__ import annotations
 
 import logging
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from aggregator.dates import format_date
 from aggregator.entries import Previous
 from aggregator.models import Post
 from aggregator.slugs import is_slug, short_hash, slugify
+from aggregator.state import PostFile, State
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +112,49 @@ def _parse_date(text: str | None) -> datetime | None:
         return None
 
 
+def _post_files(posts_dir: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    """content/posts/<member>/<year>/<name>.md, in a stable order, with their stat."""
+    for member in sorted(os.scandir(posts_dir), key=lambda e: e.name):
+        if not member.is_dir(follow_symlinks=False):
+            continue
+        for year in sorted(os.scandir(member.path), key=lambda e: e.name):
+            if not year.is_dir(follow_symlinks=False):
+                continue
+            for entry in sorted(os.scandir(year.path), key=lambda e: e.name):
+                if (entry.name.endswith(".md") and not entry.name.startswith(".")
+                        and entry.is_file(follow_symlinks=False)):
+                    yield Path(entry.path), entry.stat(follow_symlinks=False)
+
+
+def _read_post_file(path: Path, rel: str, stat: os.stat_result) -> PostFile | None:
+    try:
+        meta = read_metadata(path)
+    except OSError as exc:
+        logger.warning("%s: cannot read (%s); skipped", path, exc)
+        return None
+    member, guid, slug = meta.get("member"), meta.get("guid"), meta.get("slug")
+    if not member or not guid or not slug:
+        logger.warning("%s: not a post file of ours (no Member/Guid/Slug); left alone", path)
+        return None
+    return PostFile(rel, stat.st_mtime_ns, stat.st_size, member, guid, slug, meta.get("date"),
+                    meta.get("modified"))
+
+
+def post_file_record(posts_dir: Path, path: Path, *, member_id: str, guid: str, slug: str,
+                     text: str) -> PostFile:
+    """The cache row for a file this run just wrote (its header is in `text`)."""
+    stat = path.stat()
+    header = text.split("\n\n", 1)[0]
+    date = modified = None
+    for line in header.splitlines():
+        if line.startswith("Date: "):
+            date = line[6:]
+        elif line.startswith("Modified: "):
+            modified = line[10:]
+    return PostFile(path.relative_to(posts_dir).as_posix(), stat.st_mtime_ns, stat.st_size,
+                    member_id, guid, slug, date, modified)
+
+
 class PostIndex:
     """Every post file under content/posts, by (member, guid) and by slug.
 
@@ -122,24 +168,29 @@ class PostIndex:
         self.slugs: dict[str, tuple[str, str]] = {}  # slug → (member, guid)
 
     @classmethod
-    def scan(cls, posts_dir: Path) -> PostIndex:
+    def scan(cls, posts_dir: Path, *, cache: State | None = None) -> PostIndex:
+        """Read every post file's header; with `cache`, only files changed since last time."""
         index = cls(posts_dir)
         if not posts_dir.is_dir():
             return index
-        for path in sorted(posts_dir.glob("*/*/*.md")):
-            try:
-                meta = read_metadata(path)
-            except OSError as exc:
-                logger.warning("%s: cannot read (%s); skipped", path, exc)
-                continue
-            member, guid, slug = meta.get("member"), meta.get("guid"), meta.get("slug")
-            if not member or not guid or not slug:
-                logger.warning("%s: not a post file of ours (no Member/Guid/Slug); left alone",
-                               path)
-                continue
-            date = _parse_date(meta.get("date"))
-            previous = Previous(date, _parse_date(meta.get("modified"))) if date else None
-            index.add(Existing(path, slug, member, previous), guid)
+        known = cache.post_files() if cache is not None else {}
+        fresh: list[PostFile] = []
+        seen: set[str] = set()
+        for path, stat in _post_files(posts_dir):
+            rel = path.relative_to(posts_dir).as_posix()
+            seen.add(rel)
+            row = known.get(rel)
+            if row is None or row.mtime_ns != stat.st_mtime_ns or row.size != stat.st_size:
+                row = _read_post_file(path, rel, stat)
+                if row is None:
+                    continue
+                fresh.append(row)
+            date = _parse_date(row.date)
+            previous = Previous(date, _parse_date(row.modified)) if date else None
+            index.add(Existing(path, row.slug, row.member_id, previous), row.guid)
+        if cache is not None:
+            cache.save_post_files(fresh)
+            cache.forget_post_files(sorted(set(known) - seen))
         return index
 
     def add(self, existing: Existing, guid: str) -> None:

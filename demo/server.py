@@ -160,9 +160,7 @@ class FeedServer(_Background):
                 logger.debug("feed server: " + format, *args)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                status = self._reply()
-                with outer._lock:
-                    outer.hits.append(Hit(self.command, self.path, status))
+                self._reply()
 
             do_HEAD = do_GET  # noqa: N815
 
@@ -184,6 +182,10 @@ class FeedServer(_Background):
                 return 200
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                # Counted before the reply goes out: a client that has its answer must find
+                # its request counted.
+                with outer._lock:
+                    outer.hits.append(Hit(self.command, self.path, status))
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

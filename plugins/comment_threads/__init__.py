@@ -111,6 +111,14 @@ def count_comments(roots: Iterable[CommentNode]) -> int:
     return total
 
 
+def feed_count(value: Any) -> int:
+    """The feed's `Comment_count:` metadata as a count: 0 when absent or not a number."""
+    try:
+        return max(int(str(value).strip()), 0) if value is not None else 0
+    except ValueError:
+        return 0
+
+
 def _one_line(value: str, max_length: int) -> str:
     text = " ".join(_CONTROL.sub(" ", value).split())
     return text[:max_length]
@@ -293,12 +301,21 @@ class CommentThreads:
         return link_nodes(nodes)
 
     def attach(self, articles: Iterable[Any]) -> None:
-        """Set `comments` (top-level nodes) and `comment_count` (all shown) on each article."""
+        """Set `comments` (top-level nodes) and `comment_count` (an int) on each article.
+
+        With a thread, the count is what the page shows; without one (threads not fetched for
+        this member, or not yet), it is the feed's last `Comment_count:`, so lists of posts
+        still say how much conversation there is on the original blog.
+        """
         for article in articles:
             slug = getattr(article, "slug", None)
             roots = self.thread(slug) if isinstance(slug, str) and _SLUG.match(slug) else []
             article.comments = roots
-            article.comment_count = count_comments(roots)
+            if roots:
+                article.comment_count = count_comments(roots)
+            else:
+                metadata = getattr(article, "metadata", None) or {}
+                article.comment_count = feed_count(metadata.get("comment_count"))
 
 
 def link_nodes(nodes: list[CommentNode]) -> list[CommentNode]:

@@ -154,15 +154,12 @@ def group_directory(entries: Iterable[MemberEntry], *, sectors: Mapping[str, str
 
 
 def comment_total(article: Any) -> int:
-    """The larger of the attached thread's count and the feed's `Comment_count:` metadata."""
-    metadata = getattr(article, "metadata", None) or {}
-    best = 0
-    for value in (getattr(article, "comment_count", None), metadata.get("comment_count")):
-        try:
-            best = max(best, int(value)) if value is not None else best
-        except (TypeError, ValueError):
-            continue
-    return best
+    """A post's comment count: `article.comment_count` (an int from plugins/comment_threads;
+    the raw `Comment_count:` text when that plugin is off), 0 when unknown."""
+    try:
+        return max(int(getattr(article, "comment_count", 0) or 0), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def most_discussed(articles: Iterable[Any], *, now: datetime, days: int = 30,

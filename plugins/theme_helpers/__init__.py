@@ -1,5 +1,5 @@
-"""Pelican plugin: the theme's Jinja filters (http_url, initials, monthly_counts, bar_chart,
-comment_total), added to every generator's environment on generator_init."""
+"""Pelican plugin: the theme's Jinja filters (http_url, initials, monthly_counts, bar_chart),
+added to every generator's environment on generator_init."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from pelican import signals
 
 from .charts import monthly_counts
-from .filters import bar_chart, comment_total, http_url, initials
+from .filters import bar_chart, http_url, initials
 
 
 def add_filters(generator: Any) -> None:
@@ -17,7 +17,6 @@ def add_filters(generator: Any) -> None:
         "initials": initials,
         "monthly_counts": monthly_counts,
         "bar_chart": bar_chart,
-        "comment_total": comment_total,
     })
 
 

@@ -37,19 +37,3 @@ def initials(name: Any) -> str:
 def bar_chart(series: list[tuple[str, int]], title: str, chart_id: str = "chart") -> Markup:
     """The SVG chart as markup (the serializer escaped every label)."""
     return Markup(bar_chart_svg(series, title=str(title), chart_id=chart_id))  # noqa: S704
-
-
-def _count(value: Any) -> int:
-    try:
-        return max(int(value), 0) if value is not None else 0
-    except (TypeError, ValueError):
-        return 0
-
-
-def comment_total(article: Any) -> int:
-    """How many comments a post has: the larger of the attached thread's count and the feed's
-    last figure (`Comment_count:` metadata; comment_threads overwrites the attribute with the
-    number of comments it attached, which is 0 where threads are not fetched)."""
-    metadata = getattr(article, "metadata", None) or {}
-    return max(_count(getattr(article, "comment_count", None)),
-               _count(metadata.get("comment_count")))
