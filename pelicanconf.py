@@ -182,3 +182,5 @@ SUBMISSIONS_DIR = "submissions"  # the moderation queue; holds submitters' e-mai
 SUBMISSIONS_RATE_LIMIT = 5  # submissions per address per window
 SUBMISSIONS_RATE_WINDOW = 3600  # seconds
 SUBMISSIONS_MAX_BODY = 16 * 1024  # bytes per request
+# Posts taken down on request are listed in takedowns.yaml beside MEMBERS_FILE (or set
+# TAKEDOWNS_FILE): the next fetch removes them and never writes them again.

@@ -134,10 +134,14 @@ def cmd_export_opml(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from aggregator.publish import publish
+    from aggregator.publish import PublishOptions, publish
 
     settings = load_settings(args.settings)
-    publish(settings.root, wait=args.wait)
+    publish(settings.root, PublishOptions(
+        wait=args.wait, site_url=args.site_url, output=args.output,
+        allow_private_networks=args.allow_private_networks,
+        fetch_settings=Path(args.settings).resolve() if args.settings else None))
+    print("published: fetched, built, indexed for search, internal links checked")
     return EXIT_OK
 
 
@@ -181,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     pub = sub.add_parser("publish", help="fetch, build with publishconf.py, index for search")
     pub.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="wait this long for another publish to finish (default: do not wait)")
+    pub.add_argument("--allow-private-networks", action="store_true",
+                     help="let the fetch reach loopback and private addresses (tests, intranets)")
+    pub.add_argument("--site-url", metavar="URL",
+                     help="build for this SITEURL (default: the SITEURL environment variable, "
+                          "else publishconf.py's own)")
+    pub.add_argument("--output", default="output", metavar="DIR",
+                     help="the folder to build into, relative to the project (default: output)")
     pub.set_defaults(func=cmd_publish)
     from aggregator.submit_cli import register
     register(sub)

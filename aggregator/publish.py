@@ -1,8 +1,9 @@
-"""`make publish`: fetch, build with publishconf.py, index for search — one run at a time.
+"""`make publish`: fetch, build with publishconf.py, index for search, check links; one at a time.
 
-A lock file under var/ keeps two publishes from overlapping (the second waits up to
-`wait` seconds, then says clearly that another run holds the lock); each run appends to
-var/publish.log what it did and how long each step took.
+A lock file under var/ keeps two publishes from overlapping: the second waits up to `wait`
+seconds, then says clearly that another run holds the lock and which process it is. Each run
+appends to var/publish.log a start line, one line per step (exit status and duration) and an
+end line, every line tagged with the run's process id; the lock keeps runs from interleaving.
 """
 
 from __future__ import annotations
@@ -13,36 +14,57 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from aggregator.errors import AggregatorError
+from aggregator.linkcheck import BrokenLinksError, check_links, feed_text_urls, format_links
+from aggregator.settings import load_settings
 
 logger = logging.getLogger(__name__)
+
+LOCK_NAME = "publish.lock"
+LOG_NAME = "publish.log"
 
 
 class LockedError(AggregatorError):
     """Another publish holds the lock."""
 
 
+class StepError(AggregatorError):
+    """A step of the publish failed; the message names it and where its output went."""
+
+
 @contextmanager
-def run_lock(path: Path, *, wait: float = 0.0) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (created if needed) for the block's duration."""
+def run_lock(path: Path, *, wait: float = 0.0,
+             on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if needed) for the block's duration.
+
+    `on_wait` is told who holds the lock when this call has to wait for it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     deadline = time.monotonic() + wait
+    told = False
     try:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown process"
                 if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "unknown"
-                    raise LockedError(f"another publish is running ({holder}); lock file "
-                                      f"{path}. Wait for it, or try again later.") from None
+                    waited = f" after waiting {wait:.0f} s" if wait else ""
+                    raise LockedError(f"another publish is running ({holder}){waited}; lock "
+                                      f"file {path}. Wait for it to finish, or pass --wait "
+                                      "SECONDS.") from None
+                if on_wait is not None and not told:
+                    on_wait(f"waiting up to {wait:.0f} s for the publish already running "
+                            f"({holder})")
+                    told = True
                 time.sleep(0.2)
         handle.seek(0)
         handle.truncate()
@@ -53,27 +75,109 @@ def run_lock(path: Path, *, wait: float = 0.0) -> Iterator[None]:
         handle.close()  # closing releases the lock
 
 
-def _step(name: str, command: Sequence[str], log: Path, cwd: Path) -> None:
+class RunLog:
+    """var/publish.log: one line per event, each with the time and the run's process id."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tag = f"[pid {os.getpid()}]"
+
+    def write(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        lines = message.splitlines() or [""]
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.writelines(f"{stamp} {self.tag} {line}\n" for line in lines)
+
+
+def _command(name: str, command: Sequence[str], log: RunLog, cwd: Path,
+             env: dict[str, str] | None = None) -> None:
+    """Run one step as a child process; its output goes to ours (the terminal, cron's mail)."""
     started = time.monotonic()
     print(f"==> {name}: {' '.join(command)}", flush=True)
-    result = subprocess.run(command, cwd=cwd, check=False)  # noqa: S603 - our own commands
+    try:
+        result = subprocess.run(command, cwd=cwd, env=env, check=False)  # noqa: S603
+    except OSError as exc:
+        log.write(f"{name}: could not start ({exc}) after {time.monotonic() - started:.1f} s")
+        raise StepError(f"{name} could not start: {exc}") from exc
     elapsed = time.monotonic() - started
-    with log.open("a", encoding="utf-8") as handle:
-        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {name}: exit {result.returncode} "
-                     f"in {elapsed:.1f} s\n")
+    log.write(f"{name}: exit {result.returncode} in {elapsed:.1f} s")
     if result.returncode != 0:
-        raise AggregatorError(f"{name} failed (exit {result.returncode}); see the output above "
-                              f"and {log}")
+        raise StepError(f"{name} failed (exit {result.returncode}); see its output above and "
+                        f"{log.path}")
 
 
-def publish(root: Path, *, settings_file: str = "publishconf.py", wait: float = 0.0,
-            output: str = "output", fetch_args: Sequence[str] = ()) -> None:
-    """Fetch, build and index, holding the publish lock throughout."""
+def _link_check(output: Path, content: Path, site_url: str, log: RunLog) -> None:
+    started = time.monotonic()
+    print(f"==> link check: {output} (SITEURL {site_url or 'empty'})", flush=True)
+    report = check_links(output, site_url=site_url, member_urls=feed_text_urls(content))
+    elapsed = time.monotonic() - started
+    summary = (f"link check: exit {0 if report.ok else 1} in {elapsed:.1f} s "
+               f"({report.links} internal links on {report.pages} pages, "
+               f"{len(report.broken)} broken)")
+    if report.broken:
+        summary += "\n" + format_links(report.broken, limit=20)
+    if report.foreign:
+        note = (f"{len(report.foreign)} broken link(s) in members' posts or comments "
+                "(not ours to fix; not failing):\n" + format_links(report.foreign, limit=20))
+        summary += "\n" + note
+        print(note, flush=True)
+    log.write(summary)
+    if not report.ok:
+        raise BrokenLinksError(report, output)
+    print(f"    {report.links} internal links on {report.pages} pages: none broken", flush=True)
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """What `aggregator publish` was asked for, beyond the project root."""
+
+    settings_file: str = "publishconf.py"
+    output: str = "output"
+    wait: float = 0.0
+    site_url: str | None = None  # overrides the SITEURL environment variable for this run
+    allow_private_networks: bool = False  # passed through to fetch
+    fetch_settings: Path | None = None  # the aggregator's settings file, when not root's own
+    fetch_args: tuple[str, ...] = ()
+
+
+def publish(root: Path, options: PublishOptions | None = None) -> None:
+    """Fetch, build, index and check links, holding the publish lock throughout.
+
+    Raises LockedError when another publish holds the lock past `options.wait`, StepError when a
+    step fails, BrokenLinksError when the built site has broken internal links.
+    """
+    options = options or PublishOptions()
     var = root / "var"
-    log = var / "publish.log"
-    python = sys.executable
-    with run_lock(var / "publish.lock", wait=wait):
-        _step("fetch", [python, "-m", "aggregator", "fetch", *fetch_args], log, root)
-        _step("build", [python, "-m", "pelican", "content", "-o", output, "-s", settings_file,
-                        "--fatal", "errors"], log, root)
-        _step("search index", [python, "-m", "pagefind", "--site", output], log, root)
+    log = RunLog(var / LOG_NAME)
+    output = root / options.output
+    env = dict(os.environ)
+    if options.site_url is not None:
+        env["SITEURL"] = options.site_url
+    if options.fetch_settings is not None:
+        env["AGGREGATOR_SETTINGS"] = str(options.fetch_settings)
+
+    def waiting(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    with run_lock(var / LOCK_NAME, wait=options.wait, on_wait=waiting):
+        started = time.monotonic()
+        log.write(f"publish started in {root} (settings {options.settings_file})")
+        try:
+            settings = load_settings(root / options.settings_file)
+            site_url = (settings.site_url if options.site_url is None
+                        else options.site_url).rstrip("/")
+            fetch = [sys.executable, "-m", "aggregator", "fetch", *options.fetch_args]
+            if options.allow_private_networks:
+                fetch.append("--allow-private-networks")
+            _command("fetch", fetch, log, root, env)
+            _command("build", [sys.executable, "-m", "pelican", "-s", options.settings_file,
+                               "-o", str(output), "--fatal", "errors"], log, root, env)
+            _command("search index", [sys.executable, "-m", "pagefind", "--site", str(output)],
+                     log, root, env)
+            _link_check(output, settings.content_dir, site_url, log)
+        except BaseException as exc:  # logged, then raised again: the log must say how it ended
+            log.write(f"publish failed after {time.monotonic() - started:.1f} s: "
+                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            raise
+        log.write(f"publish succeeded in {time.monotonic() - started:.1f} s")
+

@@ -33,6 +33,7 @@ from aggregator.models import FetchResult, Member, Post
 from aggregator.parse import parse_feed, wp_post_id
 from aggregator.settings import Settings
 from aggregator.state import FeedState, State, ThreadState
+from aggregator.takedowns import Takedowns, load_takedowns, remove_taken_down
 from aggregator.write import PostIndex, post_file_record, render_post
 
 logger = logging.getLogger(__name__)
@@ -155,12 +156,16 @@ class FetchRun:
         self.index = PostIndex(self.posts_dir)
         self._executor: Executor | None = None
         self._use_pool = False
+        self.takedowns = Takedowns()
 
     async def run(self, members: Iterable[Member]) -> RunReport:
         started = time.monotonic()
         members = list(members)
         for stale in remove_stale_temp_files(self.settings.content_dir):
             logger.info("removed %s, left by an interrupted run", stale)
+        self.takedowns = load_takedowns(self.settings.takedowns_file or
+                                        self.settings.members_file.parent / "takedowns.yaml")
+        remove_taken_down(self.settings.content_dir, self.takedowns)
         report = RunReport()
         # A pool costs a second or so to start: only worth it for many feeds, and only once a
         # body actually needs parsing (a run of 304s never starts one).
@@ -358,6 +363,8 @@ class FetchRun:
         records = []
         # Oldest first, so that when two posts want the same slug the older one keeps it.
         for post in sorted(posts, key=lambda p: (p.date, p.guid)):
+            if self.takedowns.covers(member.id, guid=post.guid, url=post.original_url):
+                continue
             known = self.index.get(member.id, post.guid)
             is_new = known is None or not known.path.exists()
             slug, path = self.index.assign(post)

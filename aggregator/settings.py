@@ -37,6 +37,7 @@ class Settings:
     max_backoff: float = 24 * 3600.0
     summary_words: int = 60
     comments_max_age_days: int = 90
+    takedowns_file: Path | None = None  # default: takedowns.yaml beside the registry
     submissions_dir: Path | None = None  # default: submissions/ beside the settings file
     submissions_rate_limit: int = 5  # per address, per window
     submissions_rate_window: float = 3600.0
@@ -87,6 +88,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         summary_words=int(values.get("AGGREGATOR_SUMMARY_WORDS", Settings.summary_words)),
         comments_max_age_days=int(values.get("COMMENTS_MAX_AGE_DAYS",
                                              Settings.comments_max_age_days)),
+        takedowns_file=path_of("TAKEDOWNS_FILE", "") if values.get("TAKEDOWNS_FILE") else None,
         submissions_dir=path_of("SUBMISSIONS_DIR", "submissions"),
         submissions_rate_limit=int(values.get("SUBMISSIONS_RATE_LIMIT",
                                               Settings.submissions_rate_limit)),

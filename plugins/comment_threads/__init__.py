@@ -73,16 +73,27 @@ class CommentNode:
         return min(self.depth, MAX_INDENT)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ThreadEvent:
-    """One step of `comment_events`: open a comment's element, or close it."""
+    """One step of `comment_events`: open a comment's element, or close it.
+
+    `depth` is 0 for a top-level comment; `parent` is the comment it answers (None at the top),
+    so a template can say "in reply to …" where indentation no longer shows it.
+    """
 
     node: CommentNode
     opening: bool
+    depth: int = 0
+    parent: CommentNode | None = None
 
     @property
     def closing(self) -> bool:
         return not self.opening
+
+    @property
+    def indent(self) -> int:
+        """The depth for CSS, capped at MAX_INDENT."""
+        return min(self.depth, MAX_INDENT)
 
 
 def comment_events(roots: Iterable[CommentNode] | None) -> Iterator[ThreadEvent]:
@@ -91,13 +102,16 @@ def comment_events(roots: Iterable[CommentNode] | None) -> Iterator[ThreadEvent]
     A template emits a comment's start tag on `opening` and its end tag on `closing`, so a
     reply's element lands inside its parent's element at any depth.
     """
-    stack: list[tuple[CommentNode, bool]] = [(node, True) for node in reversed(list(roots or []))]
+    stack: list[ThreadEvent] = [ThreadEvent(node, True)
+                                for node in reversed(list(roots or []))]
     while stack:
-        node, opening = stack.pop()
-        yield ThreadEvent(node, opening)
-        if opening:
-            stack.append((node, False))
-            stack.extend((child, True) for child in reversed(node.children))
+        event = stack.pop()
+        yield event
+        if event.opening:
+            node = event.node
+            stack.append(ThreadEvent(node, False, event.depth, event.parent))
+            stack.extend(ThreadEvent(child, True, event.depth + 1, node)
+                         for child in reversed(node.children))
 
 
 def count_comments(roots: Iterable[CommentNode]) -> int:

@@ -332,3 +332,21 @@ def test_paused_member_is_not_fetched(net: Network) -> None:
                  "    paused: true\n")
     net.fetch()
     assert net.server.requests == []
+
+
+def test_a_taken_down_post_is_removed_and_never_comes_back(net: Network) -> None:
+    body = feed_bytes("wordpress.xml", net.server)
+    net.server.routes["/wp/feed/"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+    net.register("members:\n  - name: Ann\n    id: ann\n    feed: {BASE}/wp/feed/\n")
+    net.fetch()
+    target = net.content / "posts/ann/2026/why-we-stopped-writing-pdfs.md"
+    assert target.exists()
+    takedowns = net.root / "takedowns.yaml"
+    takedowns.write_text("takedowns:\n  - member: ann\n    url: "
+                         f"{net.server.url('/2026/03/why-we-stopped-writing-pdfs/')}\n"
+                         "    reason: asked by the author\n")
+    assert net.fetch("--force") == 0  # takedowns.yaml sits beside the registry
+    assert not target.exists()
+    assert (net.content / "posts/ann/2026/open-data-day-at-the-town-hall.md").exists()
+    assert net.fetch("--force") == 0
+    assert not target.exists()

@@ -150,14 +150,14 @@ def rss_posts_feed(base: str) -> bytes:
     titles = [*TEXT_PAYLOADS, META_TITLE, f"Body injection {TEMPLATE_TEXT}"]
     for number, title in enumerate(titles, start=101):
         link = f"{base}/wp/{number}/"
-        tags = "".join(f"<category>{t}</category>" for t in TEXT_PAYLOADS)
+        tags = "".join(f"<category>{_x(t)}</category>" for t in TEXT_PAYLOADS)
         tags += "<category><![CDATA[../../etc]]></category><category>{{ 7*7 }}</category>"
         items.append(f"""
     <item>
-      <title>{title}</title>
+      <title>{_x(title)}</title>
       <link>{link}</link>
       <comments>{_x(BAD_URLS[number % len(BAD_URLS)])}</comments>
-      <dc:creator>{TEXT_PAYLOADS[number % len(TEXT_PAYLOADS)]}</dc:creator>
+      <dc:creator>{_x(TEXT_PAYLOADS[number % len(TEXT_PAYLOADS)])}</dc:creator>
       <author>{EMAILS[5]} (Post Author)</author>
       <pubDate>Mon, 02 Mar 2026 {number - 90:02d}:00:00 +0000</pubDate>
       <guid isPermaLink="false">{base}/?p={number}</guid>
@@ -185,7 +185,7 @@ def rss_posts_feed(base: str) -> bytes:
   xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:dc="http://purl.org/dc/elements/1.1/"
   xmlns:slash="http://purl.org/rss/1.0/modules/slash/">
 <channel>
-  <title>{TEXT_PAYLOADS[0]} Evil blog {{{{ 7*7 }}}}</title>
+  <title>{_x(TEXT_PAYLOADS[0])} Evil blog {{{{ 7*7 }}}}</title>
   <link>javascript:alert(70)</link>
   <description>{_x(BODY_HTML[:200])}</description>
   <generator>https://wordpress.org/?v=6.5</generator>
@@ -251,7 +251,7 @@ def atom_posts_feed(base: str) -> bytes:
         entries.append(f"""
   <entry>
     <id>tag:blogger.example,1999:post-{i}</id>
-    <title type="html">{text}</title>
+    <title type="html">{_x(text)}</title>
     <link rel="alternate" type="text/html" href="{_x(BAD_URLS[i])}"/>
     <link rel="replies" type="application/atom+xml" href="{base}/atom/{i}/comments"/>
     <author><name>{_x(text)}</name><uri>javascript:alert(90)</uri>
@@ -316,7 +316,7 @@ members:
     id: eve
     feed: {BASE}/wp/feed/
     site: https://evil.example/"><script>alert(130)</script>
-    organisation: <img src=x onerror=alert(131)> {{{{ 7*7 }}}}
+    organisation: <img src=x onerror=alert(131)> {{ 7*7 }}
     sector: local-government
     region: london
     avatar: https://evil.example/a.png"onerror="alert(132)
@@ -326,7 +326,7 @@ members:
     id: ann
     feed: {BASE}/atom.xml
     site: https://ann.example/'onmouseover='alert(134)
-    organisation: "{{% if true %}}TPL-RAN{{% endif %}}"
+    organisation: "{% if true %}TPL-RAN{% endif %}"
     sector: central-government
     avatar: https://ann.example/a.png?x=<svg/onload=alert(135)>
     content: summary

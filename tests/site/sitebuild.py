@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -15,15 +15,42 @@ from pelican.settings import read_settings
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "data" / "site"
 TODAY = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+DEEP_POST = "alice-example-a-year-of-weeknotes"  # gets a generated 1,000-deep reply chain
+DEEP_URL = f"2026/01/{DEEP_POST}/"
+DEEP_LEVELS = 1000
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
 
 
-def build_site(tmp: Path, *, conf: str = "pelicanconf.py", **overrides: Any) -> Path:
+def write_deep_chain(content: Path, post_slug: str = DEEP_POST, levels: int = DEEP_LEVELS) -> None:
+    """A chain of comment files, each answering the one before (the aggregator's layout).
+
+    Generated rather than stored: a thousand files would bury the fixture. The last one carries
+    a long unbroken word, the kind that pushes a narrow page sideways.
+    """
+    folder = content / "comments" / post_slug
+    folder.mkdir(parents=True, exist_ok=True)
+    start = datetime(2026, 1, 13, 8, 0, tzinfo=UTC)
+    for i in range(levels):
+        reply = f"Replyto: deep-{i - 1}\n" if i else ""
+        website = f"Website: https://reader{i}.example/\n" if i % 2 else ""
+        body = f"Level {i}: still following the thread."
+        if i == levels - 1:
+            body += " " + "x" * 120
+        when = (start + timedelta(minutes=i)).isoformat(sep=" ")
+        (folder / f"deep-{i:04d}.md").write_text(
+            f"Author: Reader {i}\n{website}Date: {when}\nSlug: deep-{i}\n{reply}\n{body}\n",
+            encoding="utf-8")
+
+
+def build_site(tmp: Path, *, conf: str = "pelicanconf.py", deep_chain: bool = True,
+               **overrides: Any) -> Path:
     """Copy the fixture content (and the project's pages) into `tmp`, build, return output/."""
     content = tmp / "content"
     shutil.copytree(FIXTURE / "content", content)
     shutil.copytree(ROOT / "content" / "pages", content / "pages")
+    if deep_chain:
+        write_deep_chain(content)
     output = tmp / "output"
     settings = read_settings(path=str(ROOT / conf), override={
         "PATH": str(content), "OUTPUT_PATH": str(output), "CACHE_PATH": str(tmp / "cache"),
@@ -44,14 +71,26 @@ class Element:
 
     @property
     def text(self) -> str:
-        return "".join(p if isinstance(p, str) else p.text for p in self.parts)
+        """All the text inside, in document order (iterative: threads nest a thousand deep)."""
+        out: list[str] = []
+        stack: list[str | Element] = list(reversed(self.parts))
+        while stack:
+            part = stack.pop()
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                stack.extend(reversed(part.parts))
+        return "".join(out)
 
     def iter(self, tag: str | None = None) -> list[Element]:
+        """Descendants in document order, optionally only those with `tag`."""
         found = []
-        for child in self.children:
+        stack = list(reversed(self.children))
+        while stack:
+            child = stack.pop()
             if tag is None or child.tag == tag:
                 found.append(child)
-            found.extend(child.iter(tag))
+            stack.extend(reversed(child.children))
         return found
 
     def find_id(self, ident: str) -> Element | None:
