@@ -199,10 +199,11 @@ def check_links(output: Path, *, site_url: str = "",
             links += 1
             if _resolve(target, files, folders) is not None:
                 continue
-            link = BrokenLink(page, url, target or "index.html")
+            expected = f"{target}index.html" if target == "" or target.endswith("/") else target
+            link = BrokenLink(page, url, expected)
             absolute = _without_fragment(urljoin(page_url, url))
             (foreign if absolute in member_urls else broken).append(link)
-    logger.info("link check: %d internal links on %d pages, %d broken (%d in members' text)",
+    logger.info("link check: %d internal links on %d pages: %d broken, %d more in members' text",
                 links, pages, len(broken), len(foreign))
     return LinkReport(pages, links, tuple(broken), tuple(foreign))
 

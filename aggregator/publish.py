@@ -113,7 +113,7 @@ def _link_check(output: Path, content: Path, site_url: str, log: RunLog) -> None
     elapsed = time.monotonic() - started
     summary = (f"link check: exit {0 if report.ok else 1} in {elapsed:.1f} s "
                f"({report.links} internal links on {report.pages} pages, "
-               f"{len(report.broken)} broken)")
+               f"{len(report.broken)} broken; SITEURL {site_url or 'empty'})")
     if report.broken:
         summary += "\n" + format_links(report.broken, limit=20)
     if report.foreign:
@@ -176,8 +176,8 @@ def publish(root: Path, options: PublishOptions | None = None) -> None:
                      log, root, env)
             _link_check(output, settings.content_dir, site_url, log)
         except BaseException as exc:  # logged, then raised again: the log must say how it ended
-            log.write(f"publish failed after {time.monotonic() - started:.1f} s: "
-                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            reason = str(exc).splitlines()[0].rstrip(":") if str(exc) else type(exc).__name__
+            log.write(f"publish failed after {time.monotonic() - started:.1f} s: {reason}")
             raise
         log.write(f"publish succeeded in {time.monotonic() - started:.1f} s")
 

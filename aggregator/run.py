@@ -366,7 +366,7 @@ class FetchRun:
             if self.takedowns.covers(member.id, guid=post.guid, url=post.original_url):
                 continue
             known = self.index.get(member.id, post.guid)
-            is_new = known is None or not known.path.exists()
+            is_new = known is None or not known.exists()
             slug, path = self.index.assign(post)
             text = render_post(post, slug=slug, content_mode=member.content)
             changed = write_atomic(path, text)

@@ -152,6 +152,7 @@ class State:
             if version > SCHEMA_VERSION:
                 raise StateError(f"made by a newer version (schema {version})")
             db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # a cache: no fsync per commit
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA application_id = {_APP_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

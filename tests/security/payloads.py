@@ -116,12 +116,22 @@ HTML_PAYLOADS = (
     "<frameset><frame src=javascript:alert(60)></frameset>",
 )
 
-# The HTML of a hostile post body: every payload, every bad URL as a link and an image.
+# The HTML of a hostile post body: every bad URL as a link and an image, then every payload
+# (an unclosed <svg> or <math> rightly swallows the rest, so each payload also gets a post of
+# its own: `payload_html(i)`).
 BODY_HTML = "\n".join(
-    [f"<p>Hostile paragraph {i}</p>{p}" for i, p in enumerate(HTML_PAYLOADS)]
-    + [f'<p><a href="{u}">bad link {i}</a> <img src="{u}" alt="bad image {i}"></p>'
-       for i, u in enumerate(BAD_URLS)]
+    [f'<p><a href="{u}">bad link {i}</a> <img src="{u}" alt="bad image {i}"></p>'
+     for i, u in enumerate(BAD_URLS)]
+    + [f"<p>Hostile paragraph {i}</p>{p}" for i, p in enumerate(HTML_PAYLOADS)]
 )
+# Lines that look like a metadata block, at the top of a body.
+BODY_LINES = ("<p>Title: injected-body-line</p>\n<p>Save_as: index.html</p>\n"
+              "<p>Status: draft</p>\n<p>Template: missing</p>\n<p>Hello</p>")
+
+
+def payload_html(index: int) -> str:
+    return f"<p>Payload {index} start</p>\n{HTML_PAYLOADS[index]}\n<p>Payload {index} end</p>"
+
 
 # Text fields (titles, names, tags): markup as *text* (double-encoded in the feed) and as
 # markup, the template syntax, metadata lines and line breaks.
@@ -140,8 +150,12 @@ META_TITLE = ("Meta line one\nSave_as: index.html\nTemplate: missing\nStatus: dr
               "Date: 1999-01-01\nAuthor: Mallory\n\nBody: after a blank line")
 
 
+_XML_ILLEGAL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
 def _x(text: str) -> str:
-    return escape(text)
+    """XML-escaped, without the control characters XML 1.0 cannot carry (JSON Feed has them)."""
+    return escape(text.translate(_XML_ILLEGAL))
 
 
 def rss_posts_feed(base: str) -> bytes:
@@ -150,6 +164,7 @@ def rss_posts_feed(base: str) -> bytes:
     titles = [*TEXT_PAYLOADS, META_TITLE, f"Body injection {TEMPLATE_TEXT}"]
     for number, title in enumerate(titles, start=101):
         link = f"{base}/wp/{number}/"
+        body = BODY_LINES if title.startswith("Body injection") else BODY_HTML
         tags = "".join(f"<category>{_x(t)}</category>" for t in TEXT_PAYLOADS)
         tags += "<category><![CDATA[../../etc]]></category><category>{{ 7*7 }}</category>"
         items.append(f"""
@@ -162,8 +177,8 @@ def rss_posts_feed(base: str) -> bytes:
       <pubDate>Mon, 02 Mar 2026 {number - 90:02d}:00:00 +0000</pubDate>
       <guid isPermaLink="false">{base}/?p={number}</guid>
       {tags}
-      <description>{_x(BODY_HTML)}</description>
-      <content:encoded>{_x(BODY_HTML)}</content:encoded>
+      <description>{_x(body)}</description>
+      <content:encoded>{_x(body)}</content:encoded>
       <enclosure url="{_x(BAD_URLS[0])}" length="1" type="audio/mpeg"/>
       <wfw:commentRss>{base}/wp/{number}/feed/</wfw:commentRss>
       <slash:comments>4</slash:comments>
@@ -178,7 +193,16 @@ def rss_posts_feed(base: str) -> bytes:
       <pubDate>Sun, 01 Mar 2026 10:{i:02d}:00 +0000</pubDate>
       <guid isPermaLink="false">bad-link-{i}</guid>
       <description>{_x(f'<p>A post whose link is <a href="{url}">bad</a>.</p>')}</description>
-      <enclosure url={quoteattr(url)} length="1" type="text/html"/>
+      <enclosure url={quoteattr(url.translate(_XML_ILLEGAL))} length="1" type="text/html"/>
+    </item>""")
+    for i in range(len(HTML_PAYLOADS)):
+        items.append(f"""
+    <item>
+      <title>Payload {i}</title>
+      <link>{base}/payload/{i}/</link>
+      <pubDate>Sat, 28 Feb 2026 {i // 60:02d}:{i % 60:02d}:00 +0000</pubDate>
+      <guid isPermaLink="false">payload-{i}</guid>
+      <description>{_x(payload_html(i))}</description>
     </item>""")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
@@ -217,7 +241,7 @@ def wp_atom_comment_feed(base: str, number: int) -> bytes:
     <updated>2026-03-03T1{n}:00:00Z</updated>
     <published>2026-03-03T1{n}:00:00Z</published>
     <thr:in-reply-to ref="{ref}" href="{post}" type="text/html"/>
-    <content type="html">{_x(BODY_HTML)}</content>
+    <content type="html">{_x(payload_html((number * 4 + n) % len(HTML_PAYLOADS)))}</content>
   </entry>""")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from ruamel.yaml import YAML
 
-from tests.site.sitebuild import FIXTURE, ROOT, build_site, page, parse_html
+from tests.site.sitebuild import DEEP_URL, FIXTURE, ROOT, build_site, page, parse_html
 
 POST = "2026/03/alice-example-why-councils-should-blog/"
 HOSTILE = "2026/03/alice-example-hostile-title/"
@@ -65,6 +65,48 @@ def test_comment_thread_nests_replies_inside_their_parent(site: Path) -> None:
     assert website.attrs["rel"] == "nofollow ugc"
     evil = root.find_id("comment-c5")
     assert evil is not None and not any("javascript" in h for h in hrefs(evil))
+
+
+def test_a_thousand_deep_thread_renders_each_reply_inside_its_parent(site: Path) -> None:
+    root = page(site, DEEP_URL)
+    heading = root.find_id("comments-title")
+    assert heading is not None and heading.text == "1000 thoughts on “A year of weeknotes”"
+    for level in (1, 4, 5, 500, 999):
+        reply, parent = root.find_id(f"comment-deep-{level}"), root.find_id(
+            f"comment-deep-{level - 1}")
+        assert reply is not None and parent is not None
+        assert reply.tag == "li" and reply.parent is not None and reply.parent.tag == "ol"
+        assert reply.parent.parent is parent, level
+    deepest = root.find_id("comment-deep-999")
+    assert "In reply to Reader 998" in " ".join(deepest.text.split())
+    assert len(root.find_id("comment-deep-0").ancestors()) < 12  # the thread starts near the top
+    html = (site / DEEP_URL / "index.html").read_text(encoding="utf-8")
+    assert "depth-4" in html and "depth-5" not in html  # indentation capped
+    commenter = next(a for a in root.find_id("comment-deep-1").iter("a")
+                     if a.attrs["href"] == "https://reader1.example/")
+    assert commenter.attrs["rel"] == "nofollow ugc"
+
+
+def test_lists_of_posts_show_the_thread_count_or_the_feeds_count(site: Path) -> None:
+    def counts(url: str) -> dict[str, str]:
+        found = {}
+        for item in page(site, url).iter("article"):
+            if "river-item" not in item.attrs.get("class", ""):
+                continue
+            title = next(e for e in item.iter("a") if e.parent and "river-title" in
+                         e.parent.attrs.get("class", "")).text
+            links = [a.text for a in item.iter("a") if a.attrs["href"].endswith("#comments")]
+            found[title] = links[0] if links else ""
+        return found
+
+    alice = counts("members/alice-example/") | counts("members/alice-example/page/2/")
+    assert alice["A year of weeknotes"] == "1000 comments"  # the thread, not the feed's 1
+    assert alice["Open data at the county hall"] == "5 comments"  # no thread: the feed's count
+    assert alice["Winter services update"] == ""  # the feed gave no count
+    assert counts("members/bob-quiet/")["Service standards in practice"] == "2 comments"
+    post = page(site, "2026/02/alice-example-open-data-at-the-county-hall/")
+    elsewhere = post.find_id("comments")
+    assert elsewhere is not None and "5 comments on Alice" in elsewhere.text
 
 
 def test_directory_lists_every_registry_member_with_feed_and_status(site: Path) -> None:

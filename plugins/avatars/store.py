@@ -1,0 +1,106 @@
+"""The avatar cache under Pelican's CACHE_PATH: pictures and their validators, by URL.
+
+`CACHE_PATH/avatars/index.json` maps each avatar URL to its ETag, Last-Modified, when it was
+last checked and the file stem of its pictures (`<hash of the URL>-<size>.webp`). A rebuild
+reuses a picture checked within the refresh interval without any request, and otherwise asks
+with a conditional GET; a 304 costs no download. Deleting the folder loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+
+
+@dataclass
+class CachedAvatar:
+    """What we know about one avatar URL."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    checked: float = 0.0  # Unix time of the last successful check (200 or 304)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, then rename: a killed build leaves whole files only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class AvatarStore:
+    """The cache folder. One per build; nothing global."""
+
+    def __init__(self, folder: Path, sizes: tuple[int, ...]) -> None:
+        self.folder = folder
+        self.sizes = sizes
+        self.entries: dict[str, CachedAvatar] = self._load()
+
+    def _load(self) -> dict[str, CachedAvatar]:
+        path = self.folder / "index.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            logger.warning("avatars: cache index %s unreadable, starting afresh: %s", path, exc)
+            return {}
+        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+            return {}
+        entries = {}
+        for item in data.get("avatars", []):
+            try:
+                entry = CachedAvatar(**item)
+            except TypeError:
+                continue
+            entries[entry.url] = entry
+        return entries
+
+    @staticmethod
+    def stem(url: str) -> str:
+        return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+
+    def picture(self, url: str, size: int) -> Path:
+        return self.folder / f"{self.stem(url)}-{size}.webp"
+
+    def usable(self, url: str) -> CachedAvatar | None:
+        """The cached entry if every size of its picture is on disk, else None."""
+        entry = self.entries.get(url)
+        if entry is None or not all(self.picture(url, s).is_file() for s in self.sizes):
+            return None
+        return entry
+
+    def put(self, entry: CachedAvatar, pictures: dict[int, bytes]) -> None:
+        for size, data in pictures.items():
+            atomic_write(self.picture(entry.url, size), data)
+        self.entries[entry.url] = entry
+
+    def save(self, keep: set[str]) -> None:
+        """Write the index of the URLs still in use; remove pictures of the others."""
+        for url in set(self.entries) - keep:
+            for size in self.sizes:
+                self.picture(url, size).unlink(missing_ok=True)
+            del self.entries[url]
+        data = {"version": INDEX_VERSION,
+                "avatars": [asdict(e) for _, e in sorted(self.entries.items())]}
+        try:
+            atomic_write(self.folder / "index.json",
+                         json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
+        except OSError as exc:
+            logger.warning("avatars: cache index not saved in %s: %s", self.folder, exc)

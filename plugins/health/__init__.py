@@ -1,0 +1,72 @@
+"""Pelican plugin: the health page (`/health/`), every member's feed status in plain words.
+
+Reads the registry (plugins/members_directory) and the aggregator's state database
+(AGGREGATOR_STATE, opened read-only) and writes HEALTH_SAVE_AS with the `health` template:
+last success, last error in plain words, days since the last post, redirects to apply, feeds
+gone, paused members. Without a state database the page still builds, and says why it is
+empty. Signal: get_generators (HealthGenerator).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from pelican import signals
+from pelican.generators import Generator
+
+from plugins.members_directory.generator import network_now
+from plugins.members_directory.registry import load_registry
+
+from .report import network_health, status_counts
+from .state import read_state
+
+logger = logging.getLogger(__name__)
+
+
+def state_path(settings: dict[str, Any]) -> Path:
+    """AGGREGATOR_STATE, resolved against PROJECT_ROOT when relative (as MEMBERS_FILE is)."""
+    path = Path(str(settings.get("AGGREGATOR_STATE") or "var/state.sqlite3"))
+    if path.is_absolute():
+        return path
+    root = settings.get("PROJECT_ROOT") or Path(str(settings.get("PATH", "content"))).parent
+    return Path(str(root)) / path
+
+
+class HealthGenerator(Generator):
+    """Registry + state → the health page."""
+
+    def generate_context(self) -> None:
+        now = network_now(self.settings)
+        by_member: dict[str, list[Any]] = defaultdict(list)
+        for article in self.context.get("articles") or []:
+            member_id = getattr(article, "member", None)
+            if isinstance(member_id, str):
+                by_member[member_id].append(article)
+        path = state_path(self.settings)
+        self.snapshot = read_state(path)
+        self.rows = network_health(load_registry(self.settings), self.snapshot.feeds,
+                                   by_member, now=now)
+        logger.info("health: %d members, state %s", len(self.rows),
+                    "read" if self.snapshot.available else "missing")
+
+    def generate_output(self, writer: Any) -> None:
+        save_as = self.settings.get("HEALTH_SAVE_AS", "health/index.html")
+        if not save_as:
+            return
+        writer.write_file(save_as, self.get_template("health"), self.context,
+                          relative_urls=self.settings["RELATIVE_URLS"],
+                          health_rows=self.rows, health_counts=status_counts(self.rows),
+                          health_note=self.snapshot.note,
+                          url=self.settings.get("HEALTH_URL", "health/"),
+                          template_name="health")
+
+
+def get_generators(pelican: Any) -> type[HealthGenerator]:
+    return HealthGenerator
+
+
+def register() -> None:
+    signals.get_generators.connect(get_generators)
