@@ -98,6 +98,8 @@ PLUGINS = [
     "sanitize",  # cleans every aggregated article's rendered HTML once more
     "comment_threads",  # attaches article.comments (trees) and article.comment_count
     "members_directory",  # registry → member profiles, directory, organisation/region pages
+    "avatars",  # member avatars fetched at build time, resized, served from avatars/
+    "health",  # /health/: each member's feed status from the registry and the state database
     "neighbours",  # previous/next post in the river
     "theme_helpers",  # small Jinja filters: http_url, initials, monthly_counts, bar_chart
     "opml",  # /members.opml and one OPML per sector
@@ -150,6 +152,8 @@ REGION_URL = "regions/{slug}/"
 REGIONS_URL = "regions/"
 OPML_SAVE_AS = "members.opml"  # plugins/opml; per sector: OPML_SECTOR_SAVE_AS
 OPML_SECTOR_SAVE_AS = "sectors/{slug}/members.opml"
+HEALTH_URL = "health/"  # plugins/health, from AGGREGATOR_STATE (read-only) and the registry
+HEALTH_SAVE_AS = "health/index.html"
 DIRECT_TEMPLATES = ["index", "tags", "categories", "authors", "archives", "search", "network"]
 PAGINATED_TEMPLATES = {"index": None, "tag": None, "category": None, "author": None,
                        "period_archives": None}
@@ -176,6 +180,15 @@ CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CHECK_MODIFIED_METHOD = "sha256"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
+
+# --- Avatars (plugins/avatars): fetched at build time with the aggregator's HTTP client -------
+AVATARS_SIZE = 96  # pixels square; a 2x copy is made too
+AVATARS_MAX_BYTES = 2 * 1024 * 1024  # per avatar download
+AVATARS_MAX_PIXELS = 16_000_000  # larger images are refused before decoding (bombs)
+AVATARS_TIMEOUT = 10.0  # seconds per avatar
+AVATARS_REFRESH_SECONDS = 6 * 3600  # a picture checked this recently is not asked for again
+AVATARS_FETCH = True  # False: offline builds use only the cache (CACHE_PATH/avatars)
+AVATARS_ALLOW_PRIVATE = False  # loopback/private avatar hosts; or AGGREGATOR_ALLOW_PRIVATE=1
 
 # --- Joining: the submissions endpoint (`make submissions-server`) ------------------------------
 SUBMISSIONS_DIR = "submissions"  # the moderation queue; holds submitters' e-mails: never published

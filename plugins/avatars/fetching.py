@@ -44,8 +44,14 @@ class FetchOptions:
 async def _refresh_one(fetcher: Fetcher, member: Member, url: str, store: AvatarStore,
                        options: FetchOptions, now: float) -> bool:
     """Bring one member's cached picture up to date; True when a picture is available."""
+    known = store.entries.get(url)
+    fresh = known is not None and now - known.checked < options.refresh_seconds
+    if fresh and known is not None and known.error:
+        logger.warning("avatars: member %s, avatar %s: %s (found by an earlier build); "
+                       "showing initials", member.id, url, known.error)
+        return False
     cached = store.usable(url)
-    if cached is not None and now - cached.checked < options.refresh_seconds:
+    if fresh and cached is not None:
         return True
     try:
         result = await fetcher.get(url, etag=cached.etag if cached else None,
@@ -58,10 +64,15 @@ async def _refresh_one(fetcher: Fetcher, member: Member, url: str, store: Avatar
             raise AvatarError(url, f"empty answer (HTTP {result.status})")
         pictures = square_pictures(result.body, store.sizes, url=url,
                                    max_pixels=options.max_pixels)
-    except (FeedError, AvatarError) as exc:
+    except AvatarError as exc:  # the bytes themselves were refused: remember it
+        logger.warning("avatars: member %s, avatar %s: %s; showing initials", member.id, url,
+                       exc.reason)
+        store.refuse(url, exc.reason, now)
+        return False
+    except FeedError as exc:  # the network or the server: try again next build
         fallback = "keeping the picture fetched before" if cached else "showing initials"
-        logger.warning("avatars: member %s, avatar %s: %s; %s", member.id, url,
-                       getattr(exc, "reason", exc), fallback)
+        logger.warning("avatars: member %s, avatar %s: %s; %s", member.id, url, exc.reason,
+                       fallback)
         return cached is not None
     store.put(CachedAvatar(url, result.etag, result.last_modified, now), pictures)
     logger.info("avatars: member %s: picture fetched from %s", member.id, url)

@@ -58,7 +58,7 @@ def fetch_options(settings: dict[str, Any]) -> FetchOptions:
         raise ConfigError(f"an AVATARS_* setting is not a number: {exc}") from exc
 
 
-class AvatarsGenerator(Generator):
+class AvatarsGenerator(Generator):  # type: ignore[misc]
     """Registry avatars → `network_avatars` in the context and files under `avatars/`."""
 
     def generate_context(self) -> None:

@@ -28,7 +28,8 @@ class CachedAvatar:
     url: str
     etag: str | None = None
     last_modified: str | None = None
-    checked: float = 0.0  # Unix time of the last successful check (200 or 304)
+    checked: float = 0.0  # Unix time of the last check that got an answer
+    error: str | None = None  # why the bytes were refused (remembered until the next check)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -82,14 +83,20 @@ class AvatarStore:
     def usable(self, url: str) -> CachedAvatar | None:
         """The cached entry if every size of its picture is on disk, else None."""
         entry = self.entries.get(url)
-        if entry is None or not all(self.picture(url, s).is_file() for s in self.sizes):
+        if entry is None or entry.error:
             return None
-        return entry
+        return entry if all(self.picture(url, s).is_file() for s in self.sizes) else None
 
     def put(self, entry: CachedAvatar, pictures: dict[int, bytes]) -> None:
         for size, data in pictures.items():
             atomic_write(self.picture(entry.url, size), data)
         self.entries[entry.url] = entry
+
+    def refuse(self, url: str, reason: str, now: float) -> None:
+        """Remember that the URL's bytes were refused, so rebuilds do not download them again."""
+        for size in self.sizes:
+            self.picture(url, size).unlink(missing_ok=True)
+        self.entries[url] = CachedAvatar(url, checked=now, error=reason)
 
     def save(self, keep: set[str]) -> None:
         """Write the index of the URLs still in use; remove pictures of the others."""

@@ -35,7 +35,7 @@ def state_path(settings: dict[str, Any]) -> Path:
     return Path(str(root)) / path
 
 
-class HealthGenerator(Generator):
+class HealthGenerator(Generator):  # type: ignore[misc]
     """Registry + state → the health page."""
 
     def generate_context(self) -> None:
