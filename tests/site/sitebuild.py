@@ -56,6 +56,7 @@ def build_site(tmp: Path, *, conf: str = "pelicanconf.py", deep_chain: bool = Tr
         "PATH": str(content), "OUTPUT_PATH": str(output), "CACHE_PATH": str(tmp / "cache"),
         "MEMBERS_FILE": str(FIXTURE / "members.yaml"), "NETWORK_TODAY": TODAY,
         "DEFAULT_PAGINATION": 3, "LOAD_CONTENT_CACHE": False, "CACHE_CONTENT": False,
+        "AGGREGATOR_STATE": str(tmp / "var" / "state.sqlite3"),  # none: the aggregator never ran
         **overrides})
     Pelican(settings).run()
     return output

@@ -25,7 +25,7 @@ def hrefs(root, tag: str = "a") -> list[str]:
     "sectors/", "sectors/local-government/", "organisations/", "organisations/"
     "exampleshire-county-council/", "regions/", "regions/north-west/", "tags/",
     "tags/digital/", "archives/", "2026/03/", "about/", "join/", "404.html", "network/",
-    "search/",
+    "search/", "health/",
 ])
 def test_every_page_type_is_built_with_landmarks_and_one_h1(site: Path, url: str) -> None:
     root = page(site, url)
