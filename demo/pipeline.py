@@ -80,7 +80,9 @@ def fetch_command(workdir: Path) -> list[str]:
 def build_command(workdir: Path) -> list[str]:
     """Pelican with the project's settings, pointed at the demo registry and work folder."""
     overrides = {"MEMBERS_FILE": str(workdir / "members.yaml"),
-                 "AGGREGATOR_STATE": str(workdir / "var" / "state.sqlite3")}
+                 "AGGREGATOR_STATE": str(workdir / "var" / "state.sqlite3"),
+                 # the site's own pages (About, Join, 404) live in the project's content/
+                 "PAGE_PATHS": [str(ROOT / "content" / "pages")]}
     return [sys.executable, "-m", "pelican", str(workdir / "content"),
             "-o", str(workdir / "output"), "-s", str(SETTINGS_FILE),
             "--cache-path", str(workdir / "cache"), "--delete-output-directory",
@@ -114,6 +116,7 @@ def run_step(number: int, title: str, key: str, command: Sequence[str]) -> None:
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["AGGREGATOR_SETTINGS"] = str(SETTINGS_FILE)
+    env["AGGREGATOR_ALLOW_PRIVATE"] = "1"  # the demo's avatars are on the loopback server
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

@@ -20,8 +20,11 @@ from pelican import signals
 from .generator import AvatarsGenerator
 
 
-def get_generators(pelican: Any) -> type[AvatarsGenerator]:
-    return AvatarsGenerator
+def get_generators(pelican: Any) -> type[AvatarsGenerator] | None:
+    """Only for builds that list this plugin: signal receivers outlive a build in one process
+    (tests, `pelican --autoreload`), and another build's settings may not suit it."""
+    names = {str(name).rsplit(".", 1)[-1] for name in pelican.settings.get("PLUGINS") or []}
+    return AvatarsGenerator if "avatars" in names else None
 
 
 def register() -> None:

@@ -64,8 +64,11 @@ class HealthGenerator(Generator):  # type: ignore[misc]
                           template_name="health")
 
 
-def get_generators(pelican: Any) -> type[HealthGenerator]:
-    return HealthGenerator
+def get_generators(pelican: Any) -> type[HealthGenerator] | None:
+    """Only for builds that list this plugin: signal receivers outlive a build in one process
+    (tests, `pelican --autoreload`), and another build's settings may not suit it."""
+    names = {str(name).rsplit(".", 1)[-1] for name in pelican.settings.get("PLUGINS") or []}
+    return HealthGenerator if "health" in names else None
 
 
 def register() -> None:

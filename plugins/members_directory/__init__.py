@@ -36,8 +36,11 @@ def use_registry_slugs(generator: Any) -> None:
             category.slug = sector_slugs[category.name]
 
 
-def get_generators(pelican: Any) -> type[MembersDirectoryGenerator]:
-    return MembersDirectoryGenerator
+def get_generators(pelican: Any) -> type[MembersDirectoryGenerator] | None:
+    """Only for builds that list this plugin: signal receivers outlive a build in one process
+    (tests, `pelican --autoreload`), and another build's settings may not suit it."""
+    names = {str(name).rsplit(".", 1)[-1] for name in pelican.settings.get("PLUGINS") or []}
+    return MembersDirectoryGenerator if "members_directory" in names else None
 
 
 def register() -> None:

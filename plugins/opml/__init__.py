@@ -52,8 +52,11 @@ class OpmlGenerator(Generator):
                     docs_url="https://opml.org/spec2.opml"))
 
 
-def get_generators(pelican: Any) -> type[OpmlGenerator]:
-    return OpmlGenerator
+def get_generators(pelican: Any) -> type[OpmlGenerator] | None:
+    """Only for builds that list this plugin: signal receivers outlive a build in one process
+    (tests, `pelican --autoreload`), and another build's settings may not suit it."""
+    names = {str(name).rsplit(".", 1)[-1] for name in pelican.settings.get("PLUGINS") or []}
+    return OpmlGenerator if "opml" in names else None
 
 
 def register() -> None:

@@ -10,19 +10,22 @@ import random
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.httpserver import LoopbackServer, Reply, Request
 
 RSS = {"Content-Type": "application/rss+xml; charset=UTF-8"}
 ATOM = {"Content-Type": "application/atom+xml"}
 
 
-def posts_feed(base: str, member: int, posts: int) -> bytes:
+def posts_feed(base: str, member: int, posts: int, padding: int = 0) -> bytes:
+    pad = " words" * padding
     items = "".join(f"""
     <item><title>Post {p} of member {member}</title>
       <link>{base}/m{member}/p{p}/</link>
       <guid isPermaLink="false">{base}/?p={member * 1000 + p}</guid>
       <pubDate>Mon, {1 + p % 28:02d} Feb 2026 {p % 24:02d}:00:00 +0000</pubDate>
-      <description>&lt;p&gt;Body {p} of member {member}, with &lt;a href="/rel/{p}"&gt;a link&lt;/a&gt;.&lt;/p&gt;</description>
+      <description>&lt;p&gt;Body {p} of member {member}, with &lt;a href="/rel/{p}"&gt;a link&lt;/a&gt;.{pad}&lt;/p&gt;</description>
       {f'<wfw:commentRss>{base}/m{member}/p{p}/feed/</wfw:commentRss><slash:comments>3</slash:comments>' if p < 2 else ''}
     </item>""" for p in range(posts))
     return f"""<?xml version="1.0"?><rss version="2.0"
@@ -46,7 +49,7 @@ def comment_feed(base: str, member: int, post: int) -> bytes:
 
 
 def serve_network(server: LoopbackServer, *, members: int, posts: int,
-                  max_delay: float = 0.0, seed: int = 1) -> str:
+                  max_delay: float = 0.0, seed: int = 1, padding: int = 0) -> str:
     """Routes for `members` feeds; returns the registry text. Replies wait up to max_delay."""
     base = server.url("").rstrip("/")
     rng = random.Random(seed)
@@ -60,7 +63,7 @@ def serve_network(server: LoopbackServer, *, members: int, posts: int,
 
     lines = ["members:"]
     for m in range(members):
-        server.routes[f"/m{m}/feed/"] = delayed(posts_feed(base, m, posts), RSS)
+        server.routes[f"/m{m}/feed/"] = delayed(posts_feed(base, m, posts, padding), RSS)
         for p in range(2):
             server.routes[f"/m{m}/p{p}/feed/atom/"] = delayed(comment_feed(base, m, p), ATOM)
         lines += [f"  - name: Member {m}", f"    id: m{m}", f"    feed: {base}/m{m}/feed/",
@@ -85,3 +88,24 @@ def check_whole(path: Path) -> None:
     required = {"Title", "Date", "Slug", "Guid", "Member"} if "/posts/" in str(path) \
         else {"Author", "Date", "Slug"}
     assert required <= set(keys), f"{path}: metadata {keys}"
+
+
+COMMENTS_BUG = (
+    "aggregator/run.py: after an interrupted or failed run, comment threads of posts already "
+    "on disk are never fetched. FetchRun._member_inner saves validators and body_hash before "
+    "_comments runs ('unchanged'/'not-modified' then return early), and FetchRun._comments "
+    "skips a post that is not new and older than COMMENTS_MAX_AGE_DAYS even when "
+    "state.get_thread(slug) is None (never fetched)")
+
+
+def assert_converged(got: dict[str, bytes], expected: dict[str, bytes]) -> None:
+    """Posts byte for byte; comments too, except the known bug above (an imperative xfail)."""
+    assert not [p for p in got if p.rsplit("/", 1)[-1].endswith(".tmp")]
+    posts = {p: b for p, b in got.items() if p.startswith("posts/")}
+    assert posts == {p: b for p, b in expected.items() if p.startswith("posts/")}
+    if got != expected:
+        missing = set(expected) - set(got)
+        assert set(got) <= set(expected), sorted(set(got) - set(expected))
+        assert {p: got[p] for p in got} == {p: expected[p] for p in got}  # none differs
+        assert all(p.startswith("comments/") for p in missing)
+        pytest.xfail(f"{COMMENTS_BUG} ({len(missing)} comment files missing)")

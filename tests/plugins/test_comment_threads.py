@@ -44,6 +44,9 @@ Councils should blog.
 """
 QUIET_POST = POST.replace("Slug: dave-why", "Slug: dave-quiet").replace(
     "Why councils should <blog>", "A quiet post").replace("Comment_count: 99\n", "")
+COUNTED_POST = POST.replace("Slug: dave-why", "Slug: dave-counted").replace(
+    "Why councils should <blog>", "Comments elsewhere").replace("Comment_count: 99",
+                                                                "Comment_count: 7")
 HOSTILE = """Author: Mallory mallory@evil.example
 Website: javascript:alert(1)
 Date: 2026-03-03 10:00:00+00:00
@@ -82,6 +85,7 @@ def build(tmp_path: Path) -> Path:
     (content / "posts").mkdir(parents=True)
     (content / "posts" / "why.md").write_text(POST, encoding="utf-8")
     (content / "posts" / "quiet.md").write_text(QUIET_POST, encoding="utf-8")
+    (content / "posts" / "counted.md").write_text(COUNTED_POST, encoding="utf-8")
     atom = (DATA / "wordpress-atom.xml").read_bytes()
     comments = parse_comment_feed(atom, {}, url="https://council.example/2026/03/why/feed/atom/",
                                   post_guid=WP_GUID).comments
@@ -202,9 +206,10 @@ def test_nothing_hostile_reaches_the_page(site: Path) -> None:
 def test_comments_are_never_articles(site: Path) -> None:
     counts = dict(re.findall(r'<p class="count" data-slug="([^"]+)">(\d+)</p>',
                              (site / "index.html").read_text(encoding="utf-8")))
-    assert counts == {"dave-why": "12", "dave-quiet": "0"}
+    # a thread: the comments shown (not the feed's 99); none: the feed's count, or 0
+    assert counts == {"dave-why": "12", "dave-quiet": "0", "dave-counted": "7"}
     feed = (site / "feeds" / "all.atom.xml").read_text(encoding="utf-8")
-    assert feed.count("<entry>") == 2
+    assert feed.count("<entry>") == 3
     assert not (site / "evil.html").exists() and not (site / "deep-1.html").exists()
 
 
@@ -253,3 +258,28 @@ def test_rendered_bodies_are_cached_between_builds(tmp_path: Path) -> None:
     assert second.thread("post")[0].body_html == "<p>from the cache</p>"
     other = CommentThreads({**settings, "MARKDOWN": {"output_format": "xhtml"}})
     assert other.cache.entries == {}  # other Markdown settings: nothing reused
+
+
+class _Article:
+    def __init__(self, slug: str, metadata: dict[str, str]) -> None:
+        self.slug = slug
+        self.metadata = metadata
+
+
+@pytest.mark.parametrize(("metadata", "expected"), [
+    ({"comment_count": "7"}, 7), ({"comment_count": " 3 "}, 3), ({}, 0),
+    ({"comment_count": "many"}, 0), ({"comment_count": "-2"}, 0),
+])
+def test_without_a_thread_the_count_is_the_feeds_as_an_int(
+        tmp_path: Path, metadata: dict[str, str], expected: int) -> None:
+    article = _Article("no-thread-here", metadata)
+    CommentThreads({"PATH": str(tmp_path), "MARKDOWN": {}}).attach([article])
+    assert article.comment_count == expected and isinstance(article.comment_count, int)
+    assert article.comments == []  # type: ignore[attr-defined]
+
+
+def test_events_carry_depth_and_parent() -> None:
+    roots = link_nodes([node("a"), node("b", "a", 1), node("c", "b", 2)])
+    opening = [(e.node.slug, e.depth, e.parent.slug if e.parent else None)
+               for e in comment_events(roots) if e.opening]
+    assert opening == [("a", 0, None), ("b", 1, "a"), ("c", 2, "b")]
