@@ -7,6 +7,12 @@ without reading a traceback.
 from __future__ import annotations
 
 
+def _rebuild(cls: type[Exception], args: tuple[object, ...],
+             kwargs: dict[str, object]) -> Exception:
+    """Unpickle an error whose __init__ takes keyword-only arguments."""
+    return cls(*args, **kwargs)
+
+
 class AggregatorError(Exception):
     """Base of every error the aggregator raises on purpose."""
 
@@ -16,6 +22,7 @@ class ConfigError(AggregatorError):
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
                  member: str | None = None) -> None:
+        self.message = message
         self.path = path
         self.line = line
         self.member = member
@@ -24,6 +31,10 @@ class ConfigError(AggregatorError):
             where = path if line is None else f"{path}:{line}"
         who = f" (member {member!r})" if member else ""
         super().__init__(f"{where}{who}: {message}" if where or who else message)
+
+    def __reduce__(self) -> tuple[object, ...]:  # errors cross process boundaries (the pool)
+        return (_rebuild, (type(self), (self.message,),
+                           {"path": self.path, "line": self.line, "member": self.member}))
 
 
 class FeedError(AggregatorError):
@@ -34,6 +45,9 @@ class FeedError(AggregatorError):
         self.reason = message
         self.status = status
         super().__init__(f"{url}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:  # errors cross process boundaries (the pool)
+        return (_rebuild, (type(self), (self.url, self.reason), {"status": self.status}))
 
 
 class BlockedAddressError(FeedError):
@@ -59,6 +73,10 @@ class HttpStatusError(FeedError):
                  retry_after: float | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(url, message or f"HTTP {status}", status=status)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.url, self.status or 0, self.reason),
+                           {"retry_after": self.retry_after}))
 
 
 class ParseError(FeedError):

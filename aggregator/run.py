@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -273,19 +274,22 @@ class FetchRun:
         feed_state.posts = len(processed.posts)
         if newest is not None:
             feed_state.last_post = max(newest, feed_state.last_post or 0)
-        self._record_success(feed_state, state)
         if member.comments:
             result.comments = await self._comments(member, fetcher, state, written,
                                                    processed.generator, fetched.headers)
+        # Last: the validators and body hash say "done with this body". A run killed before
+        # this point fetches and processes the feed again, threads included.
+        self._record_success(feed_state, state)
 
     async def _comments(self, member: Member, fetcher: Fetcher, state: State,
                         written: list[_Written], generator: str | None,
                         headers: Mapping[str, str]) -> int:
         """Fetch and write the threads that need it; returns comment files written or removed.
 
-        A post seen for the first time gets its whole thread, whatever its age. After that a
-        thread is refreshed only while its post is younger than COMMENTS_MAX_AGE_DAYS, and only
-        when the feed's comment count changed or is unknown.
+        A post whose thread was never fetched gets it whole, whatever its age (a new post, a
+        member who joins with an archive, or a run that was interrupted). After that a thread
+        is refreshed only while its post is younger than COMMENTS_MAX_AGE_DAYS, and only when
+        the feed's comment count changed or is unknown.
         """
         rest_root = rest_root_from_link_header(headers.get("link"))
         wordpress = "wordpress" in (generator or "").lower() or rest_root is not None
@@ -300,11 +304,10 @@ class FetchRun:
             if not discover_sources(info):
                 continue
             thread = state.get_thread(item.slug)
-            if not item.new:
+            if thread is not None:  # fetched before: refresh only young, changed threads
                 if (self.now - post.date).total_seconds() > max_age:
                     continue
-                if (thread is not None and post.comment_count is not None
-                        and thread.count == post.comment_count):
+                if post.comment_count is not None and thread.count == post.comment_count:
                     continue
             jobs.append((item, info, thread))
 
@@ -347,16 +350,34 @@ class FetchRun:
         job = _Job(member, fetched.body, dict(fetched.headers), url,
                    self.index.previous(member.id),
                    dict(self.settings.sectors), self.settings.summary_words, self.now)
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            executor = self._pool()
+            future = loop.run_in_executor(executor, process_feed, job)
+            try:
+                return await asyncio.wait_for(future, PROCESS_TIMEOUT)
+            except TimeoutError as exc:
+                raise FeedError(url, f"took longer than {PROCESS_TIMEOUT:.0f} s to process") \
+                    from exc
+            except BrokenProcessPool as exc:
+                # A worker died (killed, out of memory): every job in flight fails with it.
+                # Start a fresh pool and try once more, so one feed cannot sink the others.
+                if self._executor is executor and executor is not None:
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    self._executor = None
+                if attempt == 2:
+                    raise FeedError(url, "processing this feed crashed a worker process "
+                                         "twice") from exc
+                logger.warning("%s: a worker process died; retrying with a fresh pool", url)
+        raise AssertionError("unreachable")
+
+    def _pool(self) -> Executor | None:
+        """The process pool, started on first use (None: parse in a thread)."""
         if self._use_pool and self._executor is None:
             self._executor = ProcessPoolExecutor(
                 max_workers=max(1, min(os.cpu_count() or 1, 4)),
                 mp_context=multiprocessing.get_context("spawn"))
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, process_feed, job)
-        try:
-            return await asyncio.wait_for(future, PROCESS_TIMEOUT)
-        except TimeoutError as exc:
-            raise FeedError(url, f"took longer than {PROCESS_TIMEOUT:.0f} s to process") from exc
+        return self._executor
 
     def _write(self, member: Member, posts: list[Post], state: State) -> list[_Written]:
         written = []

@@ -165,9 +165,14 @@ def test_two_publishes_at_once_run_one_after_the_other(tmp_path: Path,
     root = make_project(tmp_path / "site", blog.url("/feed/"))
     feed = blog.routes["/feed/"]
     assert isinstance(feed, Reply)
-    feed.delay = 1.0  # each fetch takes a second: the runs would overlap without the lock
+    feed.delay = 3.0  # each fetch takes seconds: the runs would overlap without the lock
     first = start_publish(root, "--wait", "60")
-    second = start_publish(root, "--wait", "60")
+    lock = root / "var" / "publish.lock"
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and f"pid {first.pid}" in lock.read_text()):
+        assert time.monotonic() < deadline, "the first publish never took the lock"
+        time.sleep(0.05)
+    second = start_publish(root, "--wait", "60")  # starts while the first holds the lock
     results = [finish(first), finish(second)]
     assert [code for code, _, _ in results] == [0, 0], results
     waited = [err for _, _, err in results if "waiting up to 60 s for the publish already "

@@ -20,13 +20,16 @@ ATOM = {"Content-Type": "application/atom+xml"}
 
 def posts_feed(base: str, member: int, posts: int, padding: int = 0) -> bytes:
     pad = " words" * padding
+    comments = ("<wfw:commentRss>{base}/m{member}/p{p}/feed/</wfw:commentRss>"
+                "<slash:comments>3</slash:comments>")
     items = "".join(f"""
     <item><title>Post {p} of member {member}</title>
       <link>{base}/m{member}/p{p}/</link>
       <guid isPermaLink="false">{base}/?p={member * 1000 + p}</guid>
       <pubDate>Mon, {1 + p % 28:02d} Feb 2026 {p % 24:02d}:00:00 +0000</pubDate>
-      <description>&lt;p&gt;Body {p} of member {member}, with &lt;a href="/rel/{p}"&gt;a link&lt;/a&gt;.{pad}&lt;/p&gt;</description>
-      {f'<wfw:commentRss>{base}/m{member}/p{p}/feed/</wfw:commentRss><slash:comments>3</slash:comments>' if p < 2 else ''}
+      <description>&lt;p&gt;Body {p} of member {member}, with
+        &lt;a href="/rel/{p}"&gt;a link&lt;/a&gt;.{pad}&lt;/p&gt;</description>
+      {comments.format(base=base, member=member, p=p) if p < 2 else ''}
     </item>""" for p in range(posts))
     return f"""<?xml version="1.0"?><rss version="2.0"
       xmlns:wfw="http://wellformedweb.org/CommentAPI/"

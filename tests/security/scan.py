@@ -102,7 +102,8 @@ class _Scanner(HTMLParser):
             self._find(f"<{tag}> with a form action {values}")
         if tag == "meta" and not set(values) <= _META_SAFE:
             self._find(f"<meta> with {sorted(set(values) - _META_SAFE)}: {values}")
-        if tag == "link" and not self.in_feed and values.get("rel") not in ("stylesheet", "canonical", "alternate"):
+        if tag == "link" and not self.in_feed and values.get("rel") not in (
+                "stylesheet", "canonical", "alternate"):
             self._find(f"<link rel={values.get('rel')!r}>")
         for name, value in values.items():
             if name.startswith("on"):
