@@ -690,3 +690,15 @@ def clean_text(text: str | None, *, max_length: int = 300) -> str:
     separators go; whitespace collapses; the result is at most `max_length` characters.
     """
     return truncate_text(strip_tags(text), max_length)
+
+
+# --- Names ---------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[^\s<>()\"']+@[^\s<>()\"']+")
+_EMPTY_PARENS = re.compile(r"\(\s*\)")
+
+
+def without_emails(text: str) -> str:
+    """`text` with anything shaped like an e-mail address (and any stray `@`) removed."""
+    text = _EMPTY_PARENS.sub(" ", _EMAIL.sub(" ", text).replace("@", " "))
+    return " ".join(text.split()).strip(" ()")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aggregator.atomic import write_atomic
-from aggregator.comments import Comment, without_emails
+from aggregator.clean import without_emails
+from aggregator.comments import Comment
 from aggregator.convert import html_to_markdown
 from aggregator.dates import format_date
 from aggregator.errors import WriteError

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 
-from aggregator.clean import clean_text, clean_url, sanitize_html
+from aggregator.clean import clean_text, clean_url, sanitize_html, without_emails
 from aggregator.dates import from_iso, from_struct
 from aggregator.errors import FeedError, ParseError
 from aggregator.models import FetchResult, ParsedFeed, RawEntry
@@ -48,8 +48,6 @@ ANONYMOUS = "Anonymous"
 EMAIL_REMOVED = "[e-mail address removed]"
 
 _HTTP = frozenset({"http", "https"})
-_EMAIL = re.compile(r"[^\s<>()\"']+@[^\s<>()\"']+")
-_EMPTY_PARENS = re.compile(r"\(\s*\)")
 _BY_PREFIX = re.compile(r"^\s*by:\s*", re.IGNORECASE)
 _LINK_VALUE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
 _BLOGGER_HOSTS = ("blogger.com", "blogspot.com")
@@ -420,12 +418,6 @@ def _author_name(entry: Any, *, is_atom: bool) -> str:
             name = _BY_PREFIX.sub("", str(entry.get("title") or "")) \
                 if _BY_PREFIX.match(str(entry.get("title") or "")) else ""
     return without_emails(clean_text(name, max_length=NAME_MAX)) or ANONYMOUS
-
-
-def without_emails(text: str) -> str:
-    """`text` with anything shaped like an e-mail address (and any stray `@`) removed."""
-    text = _EMPTY_PARENS.sub(" ", _EMAIL.sub(" ", text).replace("@", " "))
-    return " ".join(text.split()).strip(" ()")
 
 
 def _clean_body(raw_html: str, *, base_url: str, email: object = None) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.clean import clean_text, clean_url, sanitize_html
+from aggregator.clean import clean_text, clean_url, sanitize_html, without_emails
 from aggregator.convert import escape_markdown_inline, excerpt, html_to_markdown
 from aggregator.models import Member, ParsedFeed, Post, RawEntry
 
@@ -105,7 +105,7 @@ def build_post(entry: RawEntry, *, member: Member, feed: ParsedFeed, feed_url: s
         if original_url:
             body += (f"\n[Continue reading on {escape_markdown_inline(blog or member.name)}]"
                      f"({original_url})\n")
-    byline = clean_text(entry.author, max_length=120) if entry.author else None
+    byline = without_emails(clean_text(entry.author, max_length=120)) if entry.author else None
     if byline and byline.casefold() == member.name.casefold():
         byline = None
     category = DEFAULT_CATEGORY

@@ -16,6 +16,7 @@ from typing import Any
 import feedparser
 from feedparser.exceptions import NonXMLContentType
 
+from aggregator.clean import without_emails
 from aggregator.dates import from_struct
 from aggregator.errors import ParseError
 from aggregator.jsonfeed import looks_like_json_feed, parse_json_feed
@@ -24,7 +25,6 @@ from aggregator.models import ParsedFeed, RawEntry
 logger = logging.getLogger(__name__)
 
 _WP_POST_ID = re.compile(r"[?&]p=(\d+)(?:&|#|$)")
-_EMAIL = re.compile(r"\S+@\S+")
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b",
                          re.IGNORECASE | re.DOTALL)
 
@@ -143,14 +143,14 @@ def _author(entry: Any) -> str | None:
     """
     raw = str(entry.get("author") or "")
     if "@" in raw:
-        name = _EMAIL.sub("", raw)
+        name = without_emails(raw)
     else:
         detail = entry.get("author_detail") or {}
         name = str(detail.get("name") or raw)
     if not raw and not name.strip(" ()<>"):
         creators = entry.get("authors") or []
         name = next((str(a.get("name")) for a in creators if a.get("name")), "")
-    name = _EMAIL.sub("", name).strip(" ()<>,")
+    name = without_emails(name).strip(" ()<>,")
     return name or None
 
 

@@ -29,8 +29,7 @@ from typing import Any
 import markdown
 from pelican import signals
 
-from aggregator.clean import clean_url, sanitize_html
-from aggregator.comments import without_emails
+from aggregator.clean import clean_url, sanitize_html, without_emails
 from aggregator.threads import arrange
 
 logger = logging.getLogger(__name__)

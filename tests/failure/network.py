@@ -10,8 +10,6 @@ import random
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.httpserver import LoopbackServer, Reply, Request
 
 RSS = {"Content-Type": "application/rss+xml; charset=UTF-8"}
@@ -93,22 +91,10 @@ def check_whole(path: Path) -> None:
     assert required <= set(keys), f"{path}: metadata {keys}"
 
 
-COMMENTS_BUG = (
-    "aggregator/run.py: after an interrupted or failed run, comment threads of posts already "
-    "on disk are never fetched. FetchRun._member_inner saves validators and body_hash before "
-    "_comments runs ('unchanged'/'not-modified' then return early), and FetchRun._comments "
-    "skips a post that is not new and older than COMMENTS_MAX_AGE_DAYS even when "
-    "state.get_thread(slug) is None (never fetched)")
-
-
 def assert_converged(got: dict[str, bytes], expected: dict[str, bytes]) -> None:
-    """Posts byte for byte; comments too, except the known bug above (an imperative xfail)."""
+    """Byte for byte what an uninterrupted run writes, and no temporary file left."""
     assert not [p for p in got if p.rsplit("/", 1)[-1].endswith(".tmp")]
     posts = {p: b for p, b in got.items() if p.startswith("posts/")}
     assert posts == {p: b for p, b in expected.items() if p.startswith("posts/")}
-    if got != expected:
-        missing = set(expected) - set(got)
-        assert set(got) <= set(expected), sorted(set(got) - set(expected))
-        assert {p: got[p] for p in got} == {p: expected[p] for p in got}  # none differs
-        assert all(p.startswith("comments/") for p in missing)
-        pytest.xfail(f"{COMMENTS_BUG} ({len(missing)} comment files missing)")
+    assert sorted(set(expected) - set(got)) == []  # comment threads included
+    assert got == expected

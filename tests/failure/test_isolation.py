@@ -20,12 +20,6 @@ from tests.failure.network import RSS, posts_feed
 from tests.httpserver import LoopbackServer, Reply, Request
 
 GARBAGE = b"\x00\xffthis is not a feed<<<>>>" * 50
-POOL_BUG = ("aggregator/errors.py: FeedError and its subclasses cannot be unpickled (__init__ "
-            "takes url and message; args holds one string), so a ParseError raised in a "
-            "process-pool worker (run.py, 8 feeds or more) breaks the pool: every feed parsed "
-            "after it fails with BrokenProcessPool")
-
-
 def health(state: Path) -> dict[str, sqlite3.Row]:
     db = sqlite3.connect(state)
     db.row_factory = sqlite3.Row
@@ -34,7 +28,6 @@ def health(state: Path) -> dict[str, sqlite3.Row]:
     return rows
 
 
-@pytest.mark.xfail(strict=True, reason=POOL_BUG)
 def test_garbage_from_some_members_never_stops_the_others_in_the_process_pool(
         tmp_path: Path, server: LoopbackServer) -> None:
     base = server.url("").rstrip("/")

@@ -126,17 +126,10 @@ def attacks(server: LoopbackServer, tmp_path: Path) -> dict[str, tuple[str, str]
 
 NETWORK = ("good", "gzip", "endless", "slow", "loop", "chain", "json")
 PARSING = ("good", "xxe", "laughs", "deepxml", "deephtml", "html", "png")
-POOL_BUG = ("aggregator/errors.py: FeedError cannot be unpickled (its __init__ takes url and "
-            "message, args holds one string), so a ParseError raised in the process pool "
-            "(8 feeds or more) breaks the pool and every feed still waiting fails with "
-            "BrokenProcessPool")
-
-
 @pytest.mark.parametrize("group", [
     pytest.param(NETWORK, id="network"),
     pytest.param(PARSING, id="parsing"),  # under 8 feeds: parsed in a thread
-    pytest.param(NETWORK + PARSING[1:], id="all-at-once-in-the-process-pool",
-                 marks=pytest.mark.xfail(strict=True, reason=POOL_BUG)),
+    pytest.param(NETWORK + PARSING[1:], id="all-at-once-in-the-process-pool"),
 ])
 def test_every_bomb_is_bounded_and_is_its_own_members_error(
         tmp_path: Path, server: LoopbackServer,
