@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.clean import clean_text, clean_url, sanitize_html, without_emails
+from aggregator.clean import (
+    clean_text,
+    clean_url,
+    collapse_whitespace,
+    sanitize_html,
+    truncate_text,
+    without_emails,
+)
 from aggregator.convert import escape_markdown_inline, excerpt, html_to_markdown
 from aggregator.models import Member, ParsedFeed, Post, RawEntry
 
@@ -20,6 +27,7 @@ TITLE_MAX = 300
 TAG_MAX = 60
 TAGS_PER_POST = 20
 DEFAULT_CATEGORY = "Other public service"
+UNTITLED = "Untitled post"
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,10 @@ def build_post(entry: RawEntry, *, member: Member, feed: ParsedFeed, feed_url: s
     summary = excerpt(body_html, words=summary_words)
     title = clean_text(entry.title, max_length=TITLE_MAX) if entry.title else ""
     if not title:
-        title = excerpt(body_html, words=8).rstrip("…").strip() or "Untitled post"
-        title = clean_text(title, max_length=TITLE_MAX)
+        # The excerpt is plain text already: cleaning it as HTML again would eat "<A B>".
+        words = excerpt(body_html, words=8).rstrip("…").strip()
+        title = truncate_text(collapse_whitespace(words), TITLE_MAX)
+    title = title or UNTITLED
     blog = clean_text(feed.title, max_length=TITLE_MAX) if feed.title else member.name
     blog_url = clean_url(feed.link, base=feed_url) or member.site
     if member.content == "full" and body_html.strip():

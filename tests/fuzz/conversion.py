@@ -22,9 +22,6 @@ MEMBERS = (Member(id="fuzz", name="Fuzz Member", feed=URL, sector="local-governm
                   content="full"),
            Member(id="fuzz", name="Fuzz Member", feed=URL, content="summary"))
 SECTORS = {"local-government": "Local government"}
-# aggregator/entries.py build_post can write a post without a Title (see docs/SECURITY.md and
-# tests/security/test_untitled.py, which fails strictly until it is fixed). Set to False then.
-TOLERATE_UNTITLED = True
 _KEY_LINE = re.compile(r"^([A-Za-z_]+): (\S.*)$")
 
 
@@ -64,8 +61,6 @@ def check_file(path: Path, text: str) -> None:
     assert set(keys) <= set(KEYS), f"unknown keys: {set(keys) - set(KEYS)}"
     required = {"Title", "Date", "Author", "Category", "Slug", "Member", "Source_feed",
                 "Guid", "Content_mode"}
-    if TOLERATE_UNTITLED:
-        required.discard("Title")
     assert required <= set(keys), keys
     assert "\x00" not in text
     assert not re.search(r"(\]\(<?|=[\"']?)\s*\{(filename|static|attach)\}", body), \

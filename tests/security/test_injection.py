@@ -181,17 +181,9 @@ def test_a_body_line_that_looks_like_metadata_stays_body(hostile: HostileSite) -
 def test_commenter_and_author_addresses_never_reach_output(hostile: HostileSite) -> None:
     leaked = {email: name for name, data in output_files(hostile).items()
               for email in payloads.EMAILS if email.encode() in data.lower()}
-    leaked.pop("jsonfeed.author@example.org", None)  # see the xfail test below
     assert leaked == {}
     assert not any(b"@example.org" in data for name, data in output_files(hostile).items()
                    if "/comment" in name)
-
-
-@pytest.mark.xfail(strict=True, reason="aggregator/jsonfeed.py _author_name keeps an e-mail "
-                   "address written in a JSON Feed author name; it reaches the Byline")
-def test_json_feed_author_address_never_reaches_output(hostile: HostileSite) -> None:
-    assert not any(b"jsonfeed.author@example.org" in data
-                   for data in output_files(hostile).values())
 
 
 # --- (b) real Chromium: nothing runs ---------------------------------------------------------
