@@ -10,24 +10,15 @@ from __future__ import annotations
 import re
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from demo.pipeline import build, fetch_command
+from demo.pipeline import fetch_command
 from demo.server import FeedServer
 
 EMAILS = ("sam.whitby@example.org", "farah.iqbal@example.com")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, FeedServer]]:
-    workdir = tmp_path_factory.mktemp("demo")
-    with FeedServer() as feeds:
-        build(workdir, feeds)
-        yield workdir, feeds
 
 
 class _Comments(HTMLParser):
