@@ -22,13 +22,11 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import feedparser
-
 from aggregator.clean import clean_text, clean_url, sanitize_html, without_emails
 from aggregator.dates import from_iso, from_struct
 from aggregator.errors import FeedError, ParseError
 from aggregator.models import FetchResult, ParsedFeed, RawEntry
-from aggregator.parse import wp_post_id
+from aggregator.parse import run_feedparser, wp_post_id
 
 logger = logging.getLogger(__name__)
 
@@ -254,13 +252,7 @@ def parse_comment_feed(body: bytes, headers: Mapping[str, str], *, url: str, pos
     """
     if not body.strip():
         raise ParseError(url, "empty comment feed")
-    response_headers = {k.lower(): v for k, v in headers.items()}
-    response_headers.setdefault("content-location", url)
-    try:
-        doc = feedparser.parse(body, response_headers=response_headers, sanitize_html=False,
-                               resolve_relative_uris=False)
-    except RecursionError as exc:
-        raise ParseError(url, "the comment feed is nested too deeply to read") from exc
+    doc = run_feedparser(body, headers, url=url)
     version = doc.get("version") or ""
     entries = doc.get("entries") or []
     if not version:

@@ -35,6 +35,18 @@ def wp_post_id(guid: str) -> str | None:
     return match.group(1) if match else None
 
 
+def run_feedparser(body: bytes, headers: Mapping[str, str], *, url: str) -> Any:
+    """feedparser on bytes, with the response headers (content-location set so that relative
+    links resolve), and without its own sanitizer and relative-URI pass: clean.py does both."""
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    response_headers.setdefault("content-location", url)
+    try:
+        return feedparser.parse(body, response_headers=response_headers, sanitize_html=False,
+                                resolve_relative_uris=False)
+    except RecursionError as exc:
+        raise ParseError(url, "the document is nested too deeply to read") from exc
+
+
 def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed:
     """Parse one feed body. ParseError names `url` when nothing usable comes out."""
     if not body.strip():
@@ -42,13 +54,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
     content_type = headers.get("content-type", "")
     if looks_like_json_feed(body, content_type):
         return parse_json_feed(body, url=url)
-    parsed_headers = {k.lower(): v for k, v in headers.items()}
-    parsed_headers.setdefault("content-location", url)
-    try:
-        doc = feedparser.parse(body, response_headers=parsed_headers, sanitize_html=False,
-                               resolve_relative_uris=False)
-    except RecursionError as exc:
-        raise ParseError(url, "the feed is nested too deeply to read") from exc
+    doc = run_feedparser(body, headers, url=url)
     version = doc.get("version") or ""
     # A truncated document can leave an entry with nothing in it: that is not a post.
     entries = [e for e in doc.get("entries") or []

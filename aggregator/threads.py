@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aggregator.comments import SOURCE_RANK, Comment
 
@@ -126,8 +126,22 @@ def build_threads(comments: Iterable[Comment]) -> list[Node]:
     keys = [c.id for c in kept]
     parents = [alias.get(c.parent_id, c.parent_id) if c.parent_id else None for c in kept]
     order = [(c.date, c.id) for c in kept]
-    roots, children = arrange(keys, parents, order)
-    nodes = [Node(c) for c in kept]
+    return link([Node(c) for c in kept], *arrange(keys, parents, order))
+
+
+class Linkable(Protocol):
+    """A tree node: its replies and its depth are set by `link`."""
+
+    children: list[Any]
+    depth: int
+
+
+N = TypeVar("N", bound=Linkable)
+
+
+def link(nodes: list[N], roots: list[int], children: list[list[int]]) -> list[N]:
+    """Give each node its children and depth from `arrange`'s result; return the top nodes.
+    Iterative, so any depth is fine."""
     for i, kids in enumerate(children):
         nodes[i].children = [nodes[k] for k in kids]
     top = [nodes[i] for i in roots]

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,8 +28,10 @@ from typing import Any
 import markdown
 from pelican import signals
 
+from aggregator.atomic import write_atomic
 from aggregator.clean import clean_url, sanitize_html, without_emails
-from aggregator.threads import arrange
+from aggregator.errors import WriteError
+from aggregator.threads import arrange, link
 
 logger = logging.getLogger(__name__)
 
@@ -195,23 +196,10 @@ class BodyCache:
             return
         data = json.dumps({"version": CACHE_VERSION, "signature": self.signature,
                            "bodies": self.used}, sort_keys=True)
-        tmp_name = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                            dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(data)
-            os.replace(tmp_name, self.path)
-            tmp_name = None
-        except OSError as exc:
-            logger.warning("%s: comment cache not saved: %s", self.path, exc)
-        finally:
-            if tmp_name is not None:
-                try:
-                    os.unlink(tmp_name)
-                except OSError:
-                    pass
+            write_atomic(self.path, data)
+        except WriteError as exc:
+            logger.warning("comment cache not saved: %s", exc)
 
 
 class CommentThreads:
@@ -333,17 +321,8 @@ class CommentThreads:
 
 def link_nodes(nodes: list[CommentNode]) -> list[CommentNode]:
     """Thread nodes by Slug/Replyto (slugs unique); set children and depth; return the roots."""
-    roots, children = arrange([n.slug for n in nodes], [n.parent_slug for n in nodes],
-                              [(n.date, n.slug) for n in nodes])
-    for i, kids in enumerate(children):
-        nodes[i].children = [nodes[k] for k in kids]
-    top = [nodes[i] for i in roots]
-    stack = [(node, 0) for node in top]
-    while stack:
-        node, depth = stack.pop()
-        node.depth = depth
-        stack.extend((child, depth + 1) for child in node.children)
-    return top
+    return link(nodes, *arrange([n.slug for n in nodes], [n.parent_slug for n in nodes],
+                                [(n.date, n.slug) for n in nodes]))
 
 
 def configure(pelican: Any) -> None:
