@@ -7,11 +7,15 @@ thread, serves until the fixture closes it, and never waits on a client for long
 
 from __future__ import annotations
 
+import functools
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -41,6 +45,7 @@ class _QuietServer(ThreadingHTTPServer):
     """A backlog big enough for bursts of connections; client disconnects are not errors."""
 
     request_queue_size = 256
+    daemon_threads = True
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass
@@ -136,3 +141,33 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextmanager
+def static_site(directory: Path, *, sub_path: str = "") -> Iterator[str]:
+    """Serve a built site's folder on 127.0.0.1; yields its base URL (ending in "/").
+
+    With `sub_path` ("network"), the site appears under that path, as a project site does,
+    so that tests prove it works from any sub-path.
+    """
+    root = directory
+    if sub_path:
+        root = Path(tempfile.mkdtemp(prefix="site-"))
+        (root / sub_path).symlink_to(directory.resolve(), target_is_directory=True)
+    server = _QuietServer(("127.0.0.1", 0),
+                          functools.partial(_QuietFiles, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/" + (f"{sub_path}/" if sub_path
+                                                                  else "")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

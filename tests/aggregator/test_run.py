@@ -21,7 +21,7 @@ def feed_bytes(name: str, server: LoopbackServer) -> bytes:
     return (DATA / name).read_text().replace("{BASE}", server.url("").rstrip("/")).encode()
 
 
-def conditional(body: bytes, content_type: str) -> "callable":  # type: ignore[name-defined]
+def conditional(body: bytes, content_type: str) -> callable:  # type: ignore[name-defined]
     """A handler that honours If-None-Match like a well-behaved server."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
@@ -215,12 +215,12 @@ def test_changed_post_rewrites_only_its_file_and_dropped_posts_stay(net: Network
 
 
 def test_undated_and_future_posts_keep_their_first_seen_date(net: Network) -> None:
-    atom = """<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
       <entry><id>u1</id><title>No date</title><link href="https://x.example/u1"/>
         <content type="html">hello</content></entry>
       <entry><id>f1</id><title>From the future</title><link href="https://x.example/f1"/>
         <published>2999-01-01T00:00:00Z</published><content type="html">later</content></entry>
-    </feed>""".encode()
+    </feed>"""
     net.server.routes["/a.xml"] = Reply(200, atom, {"Content-Type": "application/atom+xml"})
     net.register("members:\n  - name: Fi\n    id: fi\n    feed: {BASE}/a.xml\n")
     net.fetch()
@@ -235,7 +235,7 @@ def test_undated_and_future_posts_keep_their_first_seen_date(net: Network) -> No
 
 
 def test_hostile_titles_ids_and_bodies_stay_inert(net: Network) -> None:
-    rss = """<?xml version="1.0"?><rss version="2.0"><channel><title>Evil</title>
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Evil</title>
       <link>https://evil.example/</link>
       <item><title>Line one
 Save_as: index.html
@@ -248,7 +248,7 @@ Template: missing</description><category>a,b</category>
       <item><title>{{ 7*7 }} {% raw %}</title><guid>/abs/path\\..\\x\x00y</guid>
         <description>Title: injected</description>
         <pubDate>Mon, 02 Mar 2026 11:00:00 +0000</pubDate></item>
-    </channel></rss>""".encode()
+    </channel></rss>"""
     net.server.routes["/e.xml"] = Reply(200, rss, {"Content-Type": "application/rss+xml"})
     net.register("members:\n  - name: Eve\n    id: eve\n    feed: {BASE}/e.xml\n"
                  "    content: full\n")
@@ -272,8 +272,8 @@ Template: missing</description><category>a,b</category>
     assert "{{ 7*7 }} {% raw %}" in titles
 
 
-def test_private_addresses_are_refused_without_the_flag(net: Network,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_private_addresses_are_refused_without_the_flag(
+        net: Network, capsys: pytest.CaptureFixture[str]) -> None:
     serve_all(net.server)
     net.register("members:\n  - name: Ann\n    id: ann\n    feed: {BASE}/wp/feed/\n")
     assert net.fetch(private=False) == 0

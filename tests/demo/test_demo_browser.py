@@ -5,17 +5,15 @@ the directory and a search result. Screenshots go to test-artifacts/demo/.
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from demo.server import FeedServer
-from tests.site.test_browser import ROOT, _Quiet, axe_violations, browser, open_page  # noqa: F401
+from tests.httpserver import static_site
+from tests.site.test_browser import ROOT, axe_violations, browser, open_page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -35,21 +33,8 @@ PAGES = {
 def base_url(demo: tuple[Path, FeedServer]) -> Iterator[str]:
     """The built demo site on 127.0.0.1 under a sub-path, as a project site would be."""
     workdir, _feeds = demo
-    root = workdir / "www"
-    root.mkdir(exist_ok=True)
-    link = root / "network"
-    if not link.exists():
-        link.symlink_to(workdir / "output", target_is_directory=True)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet,
-                                                                      directory=str(root)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/network/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with static_site(workdir / "output", sub_path="network") as url:
+        yield url
 
 
 @pytest.mark.parametrize("width", [375, 1280])

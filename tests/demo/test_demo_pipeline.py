@@ -13,8 +13,6 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 from demo.pipeline import fetch_command
 from demo.server import FeedServer
 

@@ -9,19 +9,17 @@ hooked.
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.httpserver import static_site
 from tests.security import payloads
 from tests.security.hostile_site import SECRET, HostileSite, build_hostile_site
 from tests.security.scan import scan_html, scan_site
@@ -219,25 +217,12 @@ PAGE_TYPES = {"home": "", "post": "2026/03/", "member": "members/eve/", "directo
               "region": "regions/london/", "join": "join/", "not-found": "404.html"}
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(hostile: HostileSite) -> Iterator[str]:
     subprocess.run([sys.executable, "-m", "pagefind", "--site", str(hostile.output)],
                    check=True, capture_output=True, timeout=60)
-    handler = functools.partial(_Quiet, directory=str(hostile.output))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with static_site(hostile.output) as url:
+        yield url
 
 
 @pytest.mark.browser

@@ -6,17 +6,15 @@ request to another host is refused and recorded. Screenshots go to test-artifact
 
 from __future__ import annotations
 
-import functools
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.httpserver import static_site
 from tests.site.sitebuild import DEEP_LEVELS, DEEP_URL, ROOT
 
 pytestmark = pytest.mark.browser
@@ -38,29 +36,13 @@ PAGES = {
 }
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def base_url(site: Path) -> Iterator[str]:
     """The built site (with its Pagefind index) on 127.0.0.1, under a sub-path."""
     subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site)], check=True,
                    capture_output=True, timeout=60)
-    root = site.parent / "www"
-    root.mkdir()
-    (root / "network").symlink_to(site, target_is_directory=True)
-    handler = functools.partial(_Quiet, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/network/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with static_site(site, sub_path="network") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
