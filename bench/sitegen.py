@@ -14,7 +14,7 @@ import logging
 import random
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,6 +93,7 @@ class GeneratedSite:
     replies: int = 0
     post_bytes: int = 0  # of our post files
     post_slugs: list[str] = field(default_factory=list)  # oldest first
+    newest: Post | None = None  # the last post written (for add_update's comment count)
 
 
 def _words(rng: random.Random, count: int) -> str:
@@ -162,15 +163,15 @@ def make_post(rng: random.Random, member: Member, number: int, date: datetime,
                 comment_count=comment_count)
 
 
-def make_comment(rng: random.Random, post: Post, number: int, date: datetime,
-                 parent: Comment | None) -> Comment:
+def make_comment(rng: random.Random, post_guid: str, post_url: str, number: int,
+                 date: datetime, parent: Comment | None) -> Comment:
     """A WordPress comment (`…?p=N#comment-M`), a reply when `parent` is given."""
     author = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
     website = f"https://{slugify(author)}.example.net/" if rng.random() < 0.4 else None
     body = "".join(f"<p>{_sentence(rng)} {_sentence(rng)}</p>"
                    for _ in range(rng.randint(1, 3)))
-    return Comment(id=f"{post.guid}#comment-{number}", post_guid=post.guid, author=author,
-                   author_url=website, date=date, url=f"{post.original_url}#comment-{number}",
+    return Comment(id=f"{post_guid}#comment-{number}", post_guid=post_guid, author=author,
+                   author_url=website, date=date, url=f"{post_url}#comment-{number}",
                    parent_id=parent.id if parent else None, body_html=body, source="wp-atom")
 
 
@@ -214,6 +215,7 @@ def generate_site(root: Path, spec: SiteSpec) -> GeneratedSite:
     site = GeneratedSite(root=root, content=root / "content", plain=root / "plain",
                          members_file=root / "members.yaml")
     members = make_members(rng, spec.members)
+    root.mkdir(parents=True, exist_ok=True)
     write_members(site.members_file, members)
     shutil.copytree(PROJECT_ROOT / "content" / "pages", site.content / "pages")
     weights = [1 / (rank + 1) ** 0.7 for rank in range(len(members))]  # a few prolific bloggers
@@ -232,7 +234,8 @@ def generate_site(root: Path, spec: SiteSpec) -> GeneratedSite:
             comment_number += 1
             when += timedelta(minutes=rng.randint(5, 3000))
             parent = rng.choice(thread) if (p, i) in replies else None
-            thread.append(make_comment(rng, post, comment_number, when, parent))
+            thread.append(make_comment(rng, post.guid, post.original_url or "",
+                                       comment_number, when, parent))
         site.comments += write_thread(site.content, slug, thread)
         site.replies += sum(1 for c in thread if c.parent_id)
     logger.info("generated %d posts, %d comments (%d replies) in %s", site.posts, site.comments,
@@ -240,7 +243,7 @@ def generate_site(root: Path, spec: SiteSpec) -> GeneratedSite:
     return site
 
 
-def _write_post(site: GeneratedSite, index: PostIndex, post: Post) -> str:
+def _write_post(site: GeneratedSite, index: PostIndex, post: Post, *, count: bool = True) -> str:
     slug, path = index.assign(post)
     text = render_post(post, slug=slug, content_mode="full")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,9 +251,11 @@ def _write_post(site: GeneratedSite, index: PostIndex, post: Post) -> str:
     plain = site.plain / path.relative_to(site.content / "posts")
     plain.parent.mkdir(parents=True, exist_ok=True)
     plain.write_text(render_plain(post, slug=slug), encoding="utf-8")
-    site.posts += 1
-    site.post_bytes += len(text.encode("utf-8"))
-    site.post_slugs.append(slug)
+    if count:
+        site.posts += 1
+        site.post_bytes += len(text.encode("utf-8"))
+        site.post_slugs.append(slug)
+        site.newest = post
     return slug
 
 
@@ -264,23 +269,25 @@ class Update:
 
 
 def add_update(site: GeneratedSite, spec: SiteSpec, *, comments: int = 3) -> Update:
-    """A publish's worth of news: a new post (the newest of all) by the most prolific member,
-    and `comments` new top-level comments on the newest existing post (its thread is young,
-    so the aggregator would refresh it). Deterministic from the spec's seed."""
+    """A publish's worth of news, a month after the newest post: a new post by the most prolific
+    member, and `comments` new top-level comments on the newest existing post (a young thread,
+    which the aggregator would refresh). That post's file is rewritten too, with the higher
+    Comment_count its feed now gives, as the aggregator would. Deterministic from the seed."""
+    target = site.newest
+    if target is None or not site.post_slugs:
+        raise ValueError(f"no post generated in {site.content} to comment on")
+    target_slug = site.post_slugs[-1]
     rng = random.Random(spec.seed + 1)
     members = make_members(random.Random(spec.seed), spec.members)
     index = PostIndex.scan(site.content / "posts")
-    post = make_post(rng, members[0], spec.posts + 1, END + timedelta(hours=6), spec.paragraphs,
-                     0)
+    when = END + timedelta(days=30)
+    count = (target.comment_count or 0) + comments
+    _write_post(site, index, replace(target, comment_count=count), count=False)
+    post = make_post(rng, members[0], spec.posts + 1, when, spec.paragraphs, 0)
     new_slug = _write_post(site, index, post)
-    target = site.post_slugs[-2]  # the newest post before this one
-    existing = sorted(thread_dir(site.content, target).glob("*.md"))
-    base = Post(**{**post.__dict__, "guid": f"https://bench.example/{target}",
-                   "original_url": f"https://bench.example/{target}/"})
-    thread = [make_comment(rng, base, 10_000_000 + i, END + timedelta(hours=7 + i), None)
-              for i in range(comments)]
-    write_thread(site.content, target, thread)
+    thread = [make_comment(rng, target.guid, target.original_url or "", 10_000_000 + i,
+                           when + timedelta(hours=1 + i), None) for i in range(comments)]
+    write_thread(site.content, target_slug, thread)
     site.comments += comments
-    logger.info("update: new post %s; %d new comments on %s (had %d)", new_slug, comments,
-                target, len(existing))
-    return Update(new_slug, target, comments)
+    logger.info("update: new post %s; %d new comments on %s", new_slug, comments, target_slug)
+    return Update(new_slug, target_slug, comments)
