@@ -76,7 +76,7 @@ class SiteSpec:
     members: int = 300
     comments_per_post: float = 3.0  # on average; exactly round(posts × this) in all
     reply_share: float = 0.25  # of all comments, answering an earlier comment on the same post
-    paragraphs: int = 7  # per post body: with a heading, a list and a link, about 5 KB
+    paragraphs: int = 6  # per post body: with a heading, a list and a link, about 5 KB
     seed: int = 0
 
 
@@ -106,7 +106,7 @@ def _sentence(rng: random.Random) -> str:
 
 
 def _paragraph(rng: random.Random) -> str:
-    return " ".join(_sentence(rng) for _ in range(rng.randint(6, 9)))
+    return " ".join(_sentence(rng) for _ in range(rng.randint(5, 8)))
 
 
 def post_body(rng: random.Random, paragraphs: int) -> str:
@@ -149,7 +149,8 @@ def write_members(path: Path, members: Sequence[Member]) -> None:
 def make_post(rng: random.Random, member: Member, number: int, date: datetime,
               paragraphs: int, comment_count: int) -> Post:
     """One post of `member`, as entries.py would hand it to the writer (content: full)."""
-    title = _sentence(rng).rstrip(".")[:90]
+    title = _words(rng, rng.randint(4, 9))
+    title = title[0].upper() + title[1:]
     site = member.site or ""
     url = f"{site}{date:%Y/%m}/{slugify(title)}/"
     body = post_body(rng, paragraphs)
