@@ -21,6 +21,7 @@ from aggregator.state import FeedState
 
 logger = logging.getLogger(__name__)
 
+_QUIET = frozenset({"not-modified", "unchanged", "paused", "fetched"})
 _STYLE = {"fetched": "green", "unchanged": "dim", "not-modified": "dim", "failed": "bold red",
           "gone": "red", "backing-off": "yellow", "paused": "dim"}
 
@@ -68,7 +69,12 @@ def summary_table(report: RunReport) -> Table:
     table.add_column("updated", justify="right")
     table.add_column("comments", justify="right")
     table.add_column("notes", overflow="fold")
+    quiet = 0
     for result in sorted(report.results, key=lambda r: (r.status != "failed", r.member_id)):
+        if (result.status in _QUIET and not (result.new or result.updated or result.comments)
+                and not (result.error or result.warning or result.redirect)):
+            quiet += 1  # nothing to say about it: counted in the caption, not listed
+            continue
         notes = []
         if result.error:
             notes.append(result.error)
@@ -88,6 +94,8 @@ def summary_table(report: RunReport) -> Table:
               f"{sum(r.new for r in report.results)} new posts, "
               f"{sum(r.updated for r in report.results)} updated, "
               f"{sum(r.comments for r in report.results)} comment files changed")
+    if quiet:
+        totals += f"\n{quiet} member(s) with nothing new are not listed"
     table.caption = totals
     return table
 

@@ -104,4 +104,4 @@ def test_a_second_fetch_changes_nothing(demo: tuple[Path, FeedServer]) -> None:
     assert result.returncode == 0, result.stderr
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in content.rglob("*.md")}
     assert after == before
-    assert "not-modified" in result.stdout
+    assert "5 not modified" in result.stdout and "0 new posts" in result.stdout
