@@ -11,7 +11,9 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from bench import build_bench
 from bench.fetch_bench import (
     RESULTS_FILE,
     FetchOptions,
@@ -23,8 +25,9 @@ from bench.fetch_bench import (
 
 logger = logging.getLogger("bench")
 
-BENCHES = ("fetch",)
+BENCHES = ("fetch", "build")
 QUICK = {"feeds": 50, "posts": 10}
+QUICK_SIZES = (300,)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run only this benchmark (repeatable; default: all)")
     parser.add_argument("--quick", action="store_true",
                         help=f"a small network ({QUICK['feeds']} feeds × {QUICK['posts']} "
-                             "posts) for trying the bench out")
+                             f"posts; a site of {QUICK_SIZES[0]} posts) for trying the bench "
+                             "out")
     parser.add_argument("--feeds", type=int, help="synthetic feeds (default 1000)")
     parser.add_argument("--posts", type=int, help="posts per feed (default 50)")
     parser.add_argument("--latency", type=float, default=0.1,
@@ -53,12 +57,64 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-timeout", type=float, default=900.0,
                         help="seconds before a run is killed (default 900)")
+    parser.add_argument("--sizes", type=_sizes,
+                        help="build: comma-separated post counts (default 1000,5000,20000)")
+    parser.add_argument("--members", type=int, default=300,
+                        help="build: members the posts are spread over (default 300)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="build: cold builds with and without the comment plugin, "
+                             "alternated, the fastest of each kept (default 1)")
+    parser.add_argument("--build-timeout", type=float, default=3600.0,
+                        help="build: seconds before one build is killed (default 3600)")
     parser.add_argument("--workdir", type=Path,
                         help="an empty folder to run in, kept afterwards (default: a "
-                             "temporary one, removed)")
+                             "temporary one, removed); the build bench uses DIR/build")
     parser.add_argument("--results", type=Path, default=RESULTS_FILE,
                         help=f"where to write the figures (default {RESULTS_FILE})")
     return parser
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of post counts: {text!r}") from exc
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"post counts must be at least 1: {text!r}")
+    return sizes
+
+
+def write_results(path: Path, report: dict[str, Any]) -> None:
+    """Merge into results.json: the benches not run keep their figures."""
+    previous: dict[str, Any] = {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(loaded, dict):
+            previous = loaded
+    except (OSError, ValueError):
+        pass
+    previous.update(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(previous, indent=2) + "\n", encoding="utf-8")
+
+
+def run_build(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
+    """The build bench: its "build" entry for results.json (merged by size with the figures
+    already there) and whether anything failed."""
+    sizes = args.sizes or (QUICK_SIZES if args.quick else build_bench.BuildOptions.sizes)
+    options = build_bench.BuildOptions(
+        sizes=sizes, members=args.members, seed=args.seed, run_timeout=args.build_timeout,
+        repeat=args.repeat,
+        workdir=args.workdir / "build" if args.workdir else None)
+    bench = build_bench.run_build_bench(options, say=logger.info)
+    build_bench.print_report(bench)
+    previous = None
+    try:
+        loaded = json.loads(args.results.read_text(encoding="utf-8"))
+        previous = loaded.get("build") if isinstance(loaded, dict) else None
+    except (OSError, ValueError):
+        pass
+    return {"build": build_bench.merge_results(previous, bench)}, bool(bench.errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(tools) - {"ours", "reader"}
     if unknown or not tools:
         print(f"--tools: unknown {', '.join(sorted(unknown)) or '(none given)'}",
+              file=sys.stderr)
+        return 2
+    if args.members < 1 or args.repeat < 1 or args.build_timeout <= 0:
+        print("--members and --repeat must be at least 1, --build-timeout positive",
               file=sys.stderr)
         return 2
     if min(args.feeds or 1, args.posts or 1) < 1 or args.latency < 0 or args.hosts < 0:
@@ -92,8 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_report(bench)
         report.update(results_json(bench))
         failed = failed or bool(bench.errors)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_results(args.results, report)  # kept even if the build bench fails below
+    if "build" in only:
+        try:
+            build, build_failed = run_build(args)
+        except RunError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        report.update(build)
+        failed = failed or build_failed
+    write_results(args.results, report)
     logger.info("figures written to %s", args.results)
     return 1 if failed else 0
 

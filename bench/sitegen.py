@@ -188,7 +188,10 @@ def render_plain(post: Post, *, slug: str) -> str:
 
 def write_thread(content: Path, post_slug: str,
                  comments: Sequence[Comment]) -> int:
-    """Each comment's file under content/comments/<post-slug>/ (parents precede replies)."""
+    """Each comment's file under content/comments/<post-slug>/ (none: no folder, as the
+    aggregator leaves it)."""
+    if not comments:
+        return 0
     folder = thread_dir(content, post_slug)
     folder.mkdir(parents=True, exist_ok=True)
     for comment in comments:
