@@ -49,6 +49,10 @@ class HealthGenerator(Generator):  # type: ignore[misc]
         self.snapshot = read_state(path)
         self.rows = network_health(load_registry(self.settings), self.snapshot.feeds,
                                    by_member, now=now)
+        # The page speaks of the last fetch, not of the build: a rebuild with nothing new
+        # writes the same bytes.
+        attempts = [row.last_attempt for row in self.rows if row.last_attempt is not None]
+        self.as_of = max(attempts) if attempts else None
         logger.info("health: %d members, state %s", len(self.rows),
                     "read" if self.snapshot.available else "missing")
 
@@ -59,7 +63,7 @@ class HealthGenerator(Generator):  # type: ignore[misc]
         writer.write_file(save_as, self.get_template("health"), self.context,
                           relative_urls=self.settings["RELATIVE_URLS"],
                           health_rows=self.rows, health_counts=status_counts(self.rows),
-                          health_note=self.snapshot.note,
+                          health_note=self.snapshot.note, health_as_of=self.as_of,
                           url=self.settings.get("HEALTH_URL", "health/"),
                           template_name="health")
 
