@@ -23,16 +23,14 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.fetch_bench import Measurement, RunError, machine_info, measure
+from bench.fetch_bench import Measurement, RunError, fresh_workdir, machine_info, measure
 from bench.sitegen import PROJECT_ROOT, GeneratedSite, SiteSpec, add_update, generate_site
 
 SITE_URL = "https://example.org"
@@ -356,7 +354,7 @@ class BuildBench:
 def run_build_bench(options: BuildOptions, *, say: Callable[[str], None] = print) -> BuildBench:
     """Each size in its own fresh folder (removed afterwards unless --workdir was given)."""
     bench = BuildBench(options)
-    with _workdir(options.workdir) as workdir:
+    with fresh_workdir(options.workdir, prefix="build-bench-") as workdir:
         for size in options.sizes:
             spec = SiteSpec(posts=size, members=options.members,
                             comments_per_post=options.comments_per_post, seed=options.seed)
@@ -371,21 +369,6 @@ def run_build_bench(options: BuildOptions, *, say: Callable[[str], None] = print
             if options.workdir is None:
                 shutil.rmtree(folder, ignore_errors=True)
     return bench
-
-
-@contextmanager
-def _workdir(given: Path | None) -> Iterator[Path]:
-    if given is not None:
-        given.mkdir(parents=True, exist_ok=True)
-        if any(given.iterdir()):
-            raise RunError(f"work folder {given} is not empty: every build must start cold")
-        yield given
-        return
-    path = Path(tempfile.mkdtemp(prefix="build-bench-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------

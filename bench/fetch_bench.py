@@ -414,7 +414,7 @@ def run_fetch_bench(options: FetchOptions, *, say: Callable[[str], None] = print
     hosts = options.hosts or options.feeds
     expected = options.feeds * options.posts
     runs = RUNS if options.unchanged_run else RUNS[:2]
-    with _workdir(options.workdir) as workdir:
+    with fresh_workdir(options.workdir) as workdir:
         say(f"rendering {options.feeds} feeds × {options.posts} posts on {hosts} loopback "
             f"address(es), {options.latency * 1000:.0f} ms latency; work folder {workdir}")
         with FeedServerProcess(feeds=options.feeds, posts=options.posts,
@@ -450,15 +450,16 @@ def run_fetch_bench(options: FetchOptions, *, say: Callable[[str], None] = print
 
 
 @contextmanager
-def _workdir(given: Path | None) -> Iterator[Path]:
-    """A fresh folder for the runs: `given` (kept afterwards) or a temporary one (removed)."""
+def fresh_workdir(given: Path | None, *, prefix: str = "fetch-bench-") -> Iterator[Path]:
+    """A fresh folder for the runs: `given` (kept afterwards; must be empty, since every run
+    must start cold) or a temporary one (removed)."""
     if given is not None:
         given.mkdir(parents=True, exist_ok=True)
         if any(given.iterdir()):
             raise RunError(f"work folder {given} is not empty: the first run must start fresh")
         yield given
         return
-    path = Path(tempfile.mkdtemp(prefix="fetch-bench-"))
+    path = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         yield path
     finally:
