@@ -16,8 +16,10 @@ from __future__ import annotations
 import html as htmllib
 import logging
 import re
+import warnings
 from typing import Any
 
+from bs4 import MarkupResemblesLocatorWarning
 from bs4.element import Comment, NavigableString, Tag
 from markdownify import ATX, MarkdownConverter
 
@@ -344,7 +346,11 @@ def html_to_markdown(clean_html: str) -> str:
     if not clean_html or not clean_html.strip():
         return ""
     bounded = normalise_html(clean_html, max_depth=CONVERT_MAX_DEPTH, rename={})
-    markdown = _tidy(str(_Converter().convert(bounded)))
+    with warnings.catch_warnings():
+        # BeautifulSoup warns when a short fragment looks like a file name or URL: it is
+        # always markup here, never read from disk.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        markdown = _tidy(str(_Converter().convert(bounded)))
     return markdown + "\n" if markdown.strip() else ""
 
 
