@@ -19,13 +19,14 @@ logger = logging.getLogger(__name__)
 __all__ = ["remove_stale_temp_files", "write_atomic"]
 
 
-def write_atomic(path: Path, text: str) -> bool:
-    """Write `text` to `path` unless it already holds exactly that. True if written.
+def write_atomic(path: Path, text: str | bytes) -> bool:
+    """Write `text` (UTF-8 when a str) to `path` unless it already holds exactly that. True if
+    written.
 
     The bytes go to a temporary file in the same folder, which then replaces the target in
     one rename: a run killed at any moment leaves the old file or the new one, never half.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
         if path.read_bytes() == data:
             return False

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from aggregator.atomic import write_atomic
+from aggregator.errors import WriteError
 
 logger = logging.getLogger(__name__)
 
@@ -30,19 +31,6 @@ class CachedAvatar:
     last_modified: str | None = None
     checked: float = 0.0  # Unix time of the last check that got an answer
     error: str | None = None  # why the bytes were refused (remembered until the next check)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, then rename: a killed build leaves whole files only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class AvatarStore:
@@ -89,7 +77,7 @@ class AvatarStore:
 
     def put(self, entry: CachedAvatar, pictures: dict[int, bytes]) -> None:
         for size, data in pictures.items():
-            atomic_write(self.picture(entry.url, size), data)
+            write_atomic(self.picture(entry.url, size), data)
         self.entries[entry.url] = entry
 
     def refuse(self, url: str, reason: str, now: float) -> None:
@@ -107,7 +95,6 @@ class AvatarStore:
         data = {"version": INDEX_VERSION,
                 "avatars": [asdict(e) for _, e in sorted(self.entries.items())]}
         try:
-            atomic_write(self.folder / "index.json",
-                         json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
-        except OSError as exc:
+            write_atomic(self.folder / "index.json", json.dumps(data, indent=1, sort_keys=True))
+        except WriteError as exc:
             logger.warning("avatars: cache index not saved in %s: %s", self.folder, exc)

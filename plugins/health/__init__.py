@@ -18,7 +18,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from plugins.members_directory.generator import network_now
-from plugins.members_directory.registry import load_registry
+from plugins.members_directory.registry import load_registry, project_path
 
 from .report import network_health, status_counts
 from .state import read_state
@@ -28,11 +28,7 @@ logger = logging.getLogger(__name__)
 
 def state_path(settings: dict[str, Any]) -> Path:
     """AGGREGATOR_STATE, resolved against PROJECT_ROOT when relative (as MEMBERS_FILE is)."""
-    path = Path(str(settings.get("AGGREGATOR_STATE") or "var/state.sqlite3"))
-    if path.is_absolute():
-        return path
-    root = settings.get("PROJECT_ROOT") or Path(str(settings.get("PATH", "content"))).parent
-    return Path(str(root)) / path
+    return project_path(settings, "AGGREGATOR_STATE", "var/state.sqlite3")
 
 
 class HealthGenerator(Generator):  # type: ignore[misc]

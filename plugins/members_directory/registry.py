@@ -17,13 +17,19 @@ from aggregator.models import Member
 logger = logging.getLogger(__name__)
 
 
-def registry_path(settings: Mapping[str, Any]) -> Path:
-    """MEMBERS_FILE, resolved against PROJECT_ROOT (the folder of pelicanconf.py) if relative."""
-    path = Path(str(settings.get("MEMBERS_FILE") or "members.yaml"))
+def project_path(settings: Mapping[str, Any], key: str, default: str) -> Path:
+    """A path setting, resolved against PROJECT_ROOT (the folder of pelicanconf.py) if
+    relative, as the aggregator resolves it."""
+    path = Path(str(settings.get(key) or default))
     if path.is_absolute():
         return path
     root = settings.get("PROJECT_ROOT") or Path(str(settings.get("PATH", "content"))).parent
     return Path(str(root)) / path
+
+
+def registry_path(settings: Mapping[str, Any]) -> Path:
+    """MEMBERS_FILE, resolved against PROJECT_ROOT if relative."""
+    return project_path(settings, "MEMBERS_FILE", "members.yaml")
 
 
 def load_registry(settings: Mapping[str, Any]) -> list[Member]:
