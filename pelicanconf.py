@@ -93,6 +93,10 @@ NETWORK_TODAY = None  # a fixed "now" (datetime) for reproducible builds and tes
 SUBMISSIONS_URL = None  # the Join form's endpoint (aggregator serve-submissions), when deployed
 REGISTRY_EDIT_URL = SITE_CONTACT_URL + "/blob/main/members.yaml"
 
+# The build class: skips a build with nothing new, renders only pages whose inputs changed,
+# paginates from the oldest post so old pages keep their bytes (plugins/incremental).
+PELICAN_CLASS = "plugins.IncrementalPelican"
+BUILD_PROCESSES = None  # pages are rendered on this many processes; None = one per core
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = [
     "sanitize",  # cleans every aggregated article's rendered HTML once more

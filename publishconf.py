@@ -15,10 +15,11 @@ if _HERE not in sys.path:
 
 from pelicanconf import *  # noqa: E402,F403
 
-SITEURL = os.environ.get("SITEURL", "https://publicsectorblogs.org.uk").rstrip("/")
+SITEURL = (os.environ.get("SITEURL") or "https://publicsectorblogs.org.uk").rstrip("/")
 RELATIVE_URLS = False
-DELETE_OUTPUT_DIRECTORY = True
-OUTPUT_RETENTION = [".git"]
+# Not deleted: the incremental build (plugins/incremental) keeps unchanged pages and removes
+# the ones no longer written. `make clean` empties it for a build from scratch.
+DELETE_OUTPUT_DIRECTORY = False
 
 FEED_DOMAIN = SITEURL
 FEED_MAX_ITEMS = 50

@@ -32,10 +32,26 @@ def registry_path(settings: Mapping[str, Any]) -> Path:
     return project_path(settings, "MEMBERS_FILE", "members.yaml")
 
 
+_MEMO = "_MEMBERS_DIRECTORY_REGISTRY"  # settings key: the registry read for this build
+
+
 def load_registry(settings: Mapping[str, Any]) -> list[Member]:
-    """The validated members, in registry order. Raises aggregator.errors.ConfigError."""
+    """The validated members, in registry order. Raises aggregator.errors.ConfigError.
+
+    Several plugins need the registry in one build; it is read once per build (the settings
+    mapping lives as long as the build) and again only if the file changed meanwhile."""
     path = registry_path(settings)
+    try:
+        stat = path.stat()
+        stamp: tuple[object, ...] | None = (str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None  # load_members reports the missing file
+    memo = settings.get(_MEMO)
+    if stamp is not None and memo is not None and memo[0] == stamp:
+        return list(memo[1])
     members = load_members(path, sectors=settings.get("SECTORS") or None,
                            regions=settings.get("REGIONS") or None)
     logger.debug("members_directory: %d members read from %s", len(members), path)
+    if stamp is not None and isinstance(settings, dict):
+        settings[_MEMO] = (stamp, tuple(members))
     return members

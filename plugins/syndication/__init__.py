@@ -19,8 +19,23 @@ def _is_http(url: Any) -> bool:
             and not any(ch.isspace() for ch in url))
 
 
+_BY_URL = "_syndication_articles_by_url"  # context key: the map, built once per build
+
+
+def _articles_by_url(context: dict[str, Any]) -> dict[str, Any]:
+    """Articles by their URL. Built once per article list, not once per feed: a network writes
+    two feeds per member and sector, and `Article.url` is slow to compute."""
+    articles = context.get("articles") or []
+    cached = context.get(_BY_URL)
+    if cached is not None and cached[0] is articles and cached[1] == len(articles):
+        return cached[2]  # type: ignore[no-any-return]
+    by_url = {article.url: article for article in articles}
+    context[_BY_URL] = (articles, len(articles), by_url)
+    return by_url
+
+
 def point_entries_at_originals(context: dict[str, Any], feed: Any) -> None:
-    by_url = {article.url: article for article in context.get("articles") or []}
+    by_url = _articles_by_url(context)
     site = str(feed.feed.get("link") or "")
     for item in feed.items:
         link = str(item.get("link") or "")

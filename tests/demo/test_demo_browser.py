@@ -25,7 +25,7 @@ PAGES = {
     "sector": "sectors/local-government/", "organisations": "organisations/",
     "regions": "regions/", "tags": "tags/", "archives": "archives/", "about": "about/",
     "join": "join/", "not-found": "404.html", "network": "network/", "search": "search/",
-    "health": "health/", "page-2": "page/2/",
+    "health": "health/", "page-1": "page/1/",
 }
 
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from pelican import Pelican
 from pelican.settings import read_settings
 
 from aggregator.cli import main
 from aggregator.members import load_members
 from tests.aggregator.test_discover import serve_wordpress
 from tests.httpserver import LoopbackServer
+from tests.pelicanbuild import run_pelican
 from tests.site.sitebuild import page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def build_site(root: Path) -> Path:
         "PATH": str(root / "content"), "OUTPUT_PATH": str(output),
         "CACHE_PATH": str(root / "cache"), "MEMBERS_FILE": str(root / "members.yaml"),
         "LOAD_CONTENT_CACHE": False, "CACHE_CONTENT": False})
-    Pelican(settings).run()
+    run_pelican(settings)
     return output
 
 

@@ -8,10 +8,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from pelican import Pelican, signals
+from pelican import signals
 from pelican.settings import read_settings
 
 import pelicanconf
+from tests.pelicanbuild import run_pelican
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,7 +119,7 @@ def _write_content(tmp_path: Path) -> None:
 
 
 def _build(settings: dict[str, object]) -> None:
-    Pelican(settings).run()
+    run_pelican(settings)
 
 
 def _assert_clean(output: Path) -> None:

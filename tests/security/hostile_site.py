@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pelican import Pelican
 from pelican.settings import read_settings
 
 from aggregator.cli import main
 from tests.httpserver import LoopbackServer, Reply
+from tests.pelicanbuild import run_pelican
 from tests.security import payloads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def build_hostile_site(tmp: Path) -> HostileSite:
     handler = _Errors()
     logging.getLogger().addHandler(handler)
     try:
-        Pelican(build_settings(content, output, members, tmp / "cache")).run()
+        run_pelican(build_settings(content, output, members, tmp / "cache"))
     finally:
         logging.getLogger().removeHandler(handler)
     return HostileSite(tmp, content, output, code, handler.messages)

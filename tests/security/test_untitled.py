@@ -13,10 +13,9 @@ import json
 import logging
 from pathlib import Path
 
-from pelican import Pelican
-
 from aggregator.cli import main
 from tests.httpserver import LoopbackServer, Reply
+from tests.pelicanbuild import run_pelican
 from tests.security.hostile_site import build_settings
 
 
@@ -42,7 +41,7 @@ def test_an_untitled_entry_with_tag_like_text_is_published(
     handler.emit = lambda record: errors.append(record.getMessage())  # type: ignore[method-assign]
     logging.getLogger().addHandler(handler)
     try:
-        Pelican(build_settings(content, tmp_path / "output", members, tmp_path / "cache")).run()
+        run_pelican(build_settings(content, tmp_path / "output", members, tmp_path / "cache"))
     finally:
         logging.getLogger().removeHandler(handler)
     assert errors == []

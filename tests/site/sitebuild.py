@@ -9,8 +9,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from pelican import Pelican
 from pelican.settings import read_settings
+
+from tests.pelicanbuild import run_pelican
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "data" / "site"
@@ -58,7 +59,7 @@ def build_site(tmp: Path, *, conf: str = "pelicanconf.py", deep_chain: bool = Tr
         "DEFAULT_PAGINATION": 3, "LOAD_CONTENT_CACHE": False, "CACHE_CONTENT": False,
         "AGGREGATOR_STATE": str(tmp / "var" / "state.sqlite3"),  # none: the aggregator never ran
         **overrides})
-    Pelican(settings).run()
+    run_pelican(settings)
     return output
 
 

@@ -21,7 +21,7 @@ def hrefs(root, tag: str = "a") -> list[str]:
 
 
 @pytest.mark.parametrize("url", [
-    "", "page/2/", POST, "members/", "members/alice-example/", "members/carol-newcomer/",
+    "", "page/1/", POST, "members/", "members/alice-example/", "members/carol-newcomer/",
     "sectors/", "sectors/local-government/", "organisations/", "organisations/"
     "exampleshire-county-council/", "regions/", "regions/north-west/", "tags/",
     "tags/digital/", "archives/", "2026/03/", "about/", "join/", "404.html", "network/",
@@ -103,7 +103,7 @@ def test_lists_of_posts_show_the_thread_count_or_the_feeds_count(site: Path) -> 
             found[title] = links[0] if links else ""
         return found
 
-    alice = counts("members/alice-example/") | counts("members/alice-example/page/2/")
+    alice = counts("members/alice-example/") | counts("members/alice-example/page/1/")
     assert alice["A year of weeknotes"] == "1000 comments"  # the thread, not the feed's 1
     assert alice["Open data at the county hall"] == "5 comments"  # no thread: the feed's count
     assert alice["Winter services update"] == ""  # the feed gave no count

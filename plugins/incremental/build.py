@@ -1,0 +1,256 @@
+"""The build: Pelican, made incremental. Set as PELICAN_CLASS in pelicanconf.py.
+
+1. Nothing new: if no input changed since the last successful build into the same output
+   folder (content files, settings, theme, code, registry, state database, today's date) and
+   every file that build wrote is still there, the build stops at once.
+2. Otherwise Pelican runs as usual with `IncrementalWriter`: pages whose key is unchanged are
+   not rendered again (plugins/incremental/writer.py).
+3. Afterwards, pages the last build wrote and this one did not (a post taken down, a tag
+   gone) are removed, and the manifest of what was written is saved.
+
+The manifest lives in CACHE_PATH (never in the published output). It is removed when a build
+starts and written back only when the build succeeds, so a failed or killed build is followed by
+a full one. `make clean` (or deleting the cache) forces a full build too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pelican import Pelican, signals
+
+from aggregator.atomic import write_atomic
+from aggregator.errors import WriteError
+
+from .keys import _hash, settings_digest, tree_digest
+from .render import MIN_PAGES_PER_PROCESS
+from .writer import IncrementalWriter
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FILE = "incremental.json"
+MANIFEST_VERSION = 1
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for package in ("pelican", "jinja2", "markdown", "nh3", "feedgenerator", "markupsafe"):
+        try:
+            found.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package}=-")
+    return ",".join(found) + f",python={sys.version_info[:3]}"
+
+
+def code_folders(settings: Mapping[str, Any]) -> list[Path]:
+    """The theme, the plugin folders and the aggregator package (plugins import it)."""
+    import aggregator
+
+    folders = [Path(str(settings["THEME"]))]
+    folders += [Path(str(p)) for p in settings.get("PLUGIN_PATHS") or []]
+    folders.append(Path(aggregator.__file__).parent)
+    return folders
+
+
+def content_listing(folder: Path) -> str:
+    """Every file under the content folder by path, size and modification time."""
+    h = hashlib.blake2b(digest_size=20)
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            h.update(f"{os.path.relpath(path, folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                     .encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def _file_stamp(path: Path) -> str:
+    try:
+        stat = path.stat()
+    except OSError:
+        return f"{path}:-"
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _project_path(settings: Mapping[str, Any], key: str, default: str) -> Path:
+    from plugins.members_directory.registry import project_path
+
+    return project_path(settings, key, default)
+
+
+def today(settings: Mapping[str, Any]) -> str:
+    """The build's date: pages say "quiet for a year" and chart the last 12 months."""
+    fixed = settings.get("NETWORK_TODAY")
+    if fixed is not None:
+        return str(fixed)
+    try:
+        zone = ZoneInfo(str(settings.get("TIMEZONE") or "UTC"))
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).date().isoformat()
+
+
+class Manifest:
+    """What the last successful build wrote into one output folder."""
+
+    def __init__(self, path: Path, output: Path) -> None:
+        self.path = path
+        self.output = output
+        self.fingerprint = ""
+        self.site_key = ""
+        self.pages: dict[str, list[Any]] = {}
+
+    @classmethod
+    def load(cls, path: Path, output: Path) -> Manifest:
+        manifest = cls(path, output)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return manifest
+        except (OSError, ValueError) as exc:
+            logger.warning("%s: build manifest unreadable, full build: %s", path, exc)
+            return manifest
+        if (isinstance(data, dict) and data.get("version") == MANIFEST_VERSION
+                and data.get("output") == str(output) and isinstance(data.get("pages"), dict)):
+            manifest.fingerprint = str(data.get("fingerprint") or "")
+            manifest.site_key = str(data.get("site_key") or "")
+            manifest.pages = {k: v for k, v in data["pages"].items()
+                              if isinstance(k, str) and isinstance(v, list) and len(v) == 2}
+        return manifest
+
+    def outputs_present(self) -> bool:
+        """Every file the last build wrote is still there, with its size."""
+        for rel, (_key, size) in self.pages.items():
+            try:
+                if os.stat(self.output / rel).st_size != size:
+                    return False
+            except OSError:
+                return False
+        return bool(self.pages)
+
+    def forget(self) -> None:
+        """Remove the file while a build runs: a build that fails leaves no manifest behind."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise WriteError(f"{self.path}: cannot remove the build manifest: {exc}") from exc
+
+    def save(self, fingerprint: str, site_key: str, pages: Mapping[str, list[Any]]) -> None:
+        data = {"version": MANIFEST_VERSION, "output": str(self.output),
+                "fingerprint": fingerprint, "site_key": site_key, "pages": dict(pages)}
+        write_atomic(self.path, json.dumps(data, sort_keys=True, separators=(",", ":")))
+
+
+def remove_stale(output: Path, before: Mapping[str, Any], now: Mapping[str, Any]) -> int:
+    """Delete what the last build wrote and this one did not; prune emptied folders."""
+    removed = 0
+    root = output.resolve()
+    for rel in sorted(set(before) - set(now)):
+        path = (output / rel).resolve()
+        if root not in path.parents:
+            continue  # never outside the output folder, whatever the manifest says
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+        parent = path.parent
+        while parent != root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    return removed
+
+
+class IncrementalPelican(Pelican):  # type: ignore[misc]
+    """Pelican with a nothing-new shortcut, a skipping writer and stale-page removal."""
+
+    def run(self) -> None:
+        started = time.monotonic()
+        output = Path(self.output_path).resolve()
+        cache = Path(str(self.settings.get("CACHE_PATH") or "cache"))
+        manifest = Manifest.load(cache / MANIFEST_FILE, output)
+        base_key = _hash(settings_digest(self.settings), _versions(),
+                         tree_digest(code_folders(self.settings)))
+        fingerprint = self._fingerprint(base_key)
+        if (manifest.fingerprint == fingerprint and manifest.site_key == base_key
+                and manifest.outputs_present()):
+            logger.info("Nothing changed since the last build: %s is up to date (%d files "
+                        "checked in %.2f s)", output, len(manifest.pages),
+                        time.monotonic() - started)
+            return
+        manifest.forget()
+        previous = manifest.pages if manifest.site_key == base_key else {}
+        self._incremental = (previous, base_key)
+        self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
+        self._removed = 0
+        signals.all_generators_finalized.connect(self._keep_generators, weak=False)
+        try:
+            super().run()
+        finally:
+            signals.all_generators_finalized.disconnect(self._keep_generators)
+        writer: IncrementalWriter = self._writer
+        cache.mkdir(parents=True, exist_ok=True)
+        manifest.save(fingerprint, base_key, writer.log.pages)
+        logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
+                    writer.log.rendered, writer.log.skipped, self._removed)
+
+    def _fingerprint(self, base_key: str) -> str:
+        """Everything a build reads: if it is the same, so is the site."""
+        settings = self.settings
+        return _hash(base_key, str(Path(self.output_path).resolve()), today(settings),
+                     content_listing(Path(self.path)),
+                     _file_stamp(_project_path(settings, "MEMBERS_FILE", "members.yaml")),
+                     *(_file_stamp(Path(str(_project_path(settings, "AGGREGATOR_STATE",
+                                                          "var/state.sqlite3")) + suffix))
+                       for suffix in ("", "-wal")),
+                     _file_stamp(_project_path(settings, "TAKEDOWNS_FILE", "takedowns.yaml")))
+
+    def _keep_generators(self, generators: list[Any]) -> None:
+        """all_generators_finalized: note this build's generators (the writer needs the last)."""
+        if any(getattr(g, "settings", None) is self.settings for g in generators):
+            self._generators = list(generators)
+
+    def _get_writer(self) -> IncrementalWriter:
+        """The writer queues pages while the generators run; right after the last generator's
+        output (before `finalized`, whose plugins read the output folder) it renders them on
+        BUILD_PROCESSES processes."""
+        previous, base_key = getattr(self, "_incremental", ({}, ""))
+        writer = IncrementalWriter(self.output_path, settings=self.settings,
+                                   previous=previous, site_key=base_key)
+        self._writer = writer
+        outputs = [g for g in getattr(self, "_generators", []) if hasattr(g, "generate_output")]
+        if outputs:
+            last = outputs[-1]
+            original = last.generate_output
+            processes = int(self.settings.get("BUILD_PROCESSES") or os.cpu_count() or 1)
+            min_pages = int(self.settings.get("BUILD_PROCESS_MIN_PAGES")
+                            or MIN_PAGES_PER_PROCESS)
+
+            def generate_output(any_writer: Any) -> None:
+                original(any_writer)
+                writer.flush(processes, min_pages=min_pages)
+                # before `finalized`: the sitemap plugin lists what is in the folder then
+                self._removed = remove_stale(Path(self.output_path),
+                                             getattr(self, "_stale_from", {}), writer.log.pages)
+
+            last.generate_output = generate_output
+            writer.defer()
+        return writer

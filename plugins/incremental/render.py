@@ -1,0 +1,118 @@
+"""Rendering the pages a build must write, on every core.
+
+The writer only queues pages while Pelican's generators run; once the last generator is done,
+`render_all` renders them. With more than one process, the build forks: each child inherits the
+finished context (articles, templates, settings) copy-on-write, renders its share and exits;
+the parent renders its own share and waits. Pages are independent, so any split writes the
+same bytes. Every page goes through `write_atomic`: a killed build leaves whole files only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pelican import signals
+from pelican.utils import get_relative_path, path_to_url, sanitised_join
+
+from aggregator.atomic import write_atomic
+
+logger = logging.getLogger(__name__)
+
+MIN_PAGES_PER_PROCESS = 200  # below this a fork costs more than it saves
+ERROR_BYTES = 64 * 1024
+
+
+class RenderError(RuntimeError):
+    """A page could not be rendered (in this process or a child)."""
+
+
+@dataclass
+class Job:
+    """One page to render: what Pelican's Writer.write_file would render for it."""
+
+    name: str
+    template: Any
+    context: dict[str, Any]
+    relative_urls: bool
+    kwargs: Mapping[str, Any]
+
+
+def render_page(output_path: str, job: Job) -> None:
+    """Render one page as Pelican's Writer does (same local context), written atomically."""
+    context = job.context
+    local = context.copy()
+    local["localsiteurl"] = local.get("localsiteurl", None)
+    if job.relative_urls:
+        relative = path_to_url(get_relative_path(job.name))
+        local["SITEURL"] = relative
+        local["localsiteurl"] = relative
+    local["output_file"] = job.name
+    local.update(job.kwargs)
+    if local["localsiteurl"]:
+        context["localsiteurl"] = local["localsiteurl"]
+    html = job.template.render(local)
+    path = sanitised_join(output_path, job.name)
+    write_atomic(Path(path), html)
+    logger.info('Writing "%s"', path)
+    signals.content_written.send(path, context=local)
+
+
+def _render_share(output_path: str, jobs: Sequence[Job]) -> None:
+    for job in jobs:
+        try:
+            render_page(output_path, job)
+        except Exception as exc:
+            template = getattr(job.template, "name", "?")
+            raise RenderError(f"{job.name}: cannot render with {template}: {exc}") from exc
+
+
+def render_all(output_path: str, jobs: Sequence[Job], processes: int, *,
+               min_pages: int = MIN_PAGES_PER_PROCESS) -> None:
+    """Render every job, split over `processes` processes (this one included), each with at
+    least `min_pages` pages."""
+    processes = max(1, min(processes, len(jobs) // max(1, min_pages) or 1))
+    if processes == 1 or not hasattr(os, "fork"):
+        _render_share(output_path, jobs)
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children: list[tuple[int, int]] = []
+    for index in range(1, processes):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: render a share, report a failure through the pipe, exit
+            os.close(read_end)
+            status = 0
+            try:
+                _render_share(output_path, jobs[index::processes])
+            except BaseException:  # noqa: BLE001 - everything goes back to the parent
+                status = 1
+                os.write(write_end, traceback.format_exc().encode()[-ERROR_BYTES:])
+            finally:
+                os.close(write_end)
+                os._exit(status)
+        os.close(write_end)
+        children.append((pid, read_end))
+    failure: BaseException | None = None
+    try:
+        _render_share(output_path, jobs[0::processes])
+    except BaseException as exc:  # noqa: BLE001 - children are waited for first
+        failure = exc
+    errors = []
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read(ERROR_BYTES).decode("utf-8", "replace")
+        _pid, status = os.waitpid(pid, 0)
+        if status != 0:
+            errors.append(message.strip() or f"render process {pid} ended with status {status}")
+    if failure is not None:
+        raise failure
+    if errors:
+        raise RenderError("rendering failed in a child process:\n" + "\n".join(errors))

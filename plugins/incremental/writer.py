@@ -1,0 +1,271 @@
+"""A Pelican writer that paginates from the oldest post and skips pages whose inputs are unchanged.
+
+Three kinds of output make up almost all of a large site and are keyed (plugins/incremental/
+keys.py): article pages, the numbered pages of lists, and feeds. For each, the writer computes
+a key from what the page shows; if the previous build wrote the same key to the same file and
+the file is still there with its size, the page is not rendered again. Everything else (the
+first page of every list, the directories, the network and health pages, pages) is rendered on
+every build: a few hundred pages, whatever the archive's size.
+
+A full build (no manifest) renders everything, so a full and an incremental build write the
+same bytes as long as the keys cover every input; the build benchmark compares the two trees.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pelican.utils import sanitised_join
+from pelican.writers import FileOverwriteFailedError, Writer
+
+from .keys import (
+    Unkeyable,
+    _hash,
+    article_digest,
+    canonical,
+    neighbour_digest,
+    thread_digest,
+    value_digest,
+)
+from .pagination import StablePage, StablePaginator
+from .render import MIN_PAGES_PER_PROCESS, Job, render_all, render_page
+
+logger = logging.getLogger(__name__)
+
+LIST_KEYS = frozenset({"articles", "dates", "all_articles"})  # numbered pages show their slice
+
+
+@dataclass
+class WriteLog:
+    """What this build produced: output path (relative, '/'-separated) → [key or None, size]."""
+
+    pages: dict[str, list[Any]] = field(default_factory=dict)
+    rendered: int = 0
+    skipped: int = 0
+
+
+class IncrementalWriter(Writer):  # type: ignore[misc]
+    """Pelican's Writer, with stable pagination and skipping by key.
+
+    `previous` maps output paths to the [key, size] the last successful build wrote there.
+    `site_key` covers everything every page depends on (settings, theme, code, versions);
+    the registry and avatars are added from the build's context on first use."""
+
+    def __init__(self, output_path: str, settings: Mapping[str, Any] | None = None, *,
+                 previous: Mapping[str, list[Any]] | None = None, site_key: str = "") -> None:
+        super().__init__(output_path, settings=settings)
+        self.previous = dict(previous or {})
+        self.base_key = site_key
+        self._site_key: str | None = None
+        self.log = WriteLog()
+        self.deferred: list[tuple[Job, str | None]] | None = None
+
+    # --- keys -------------------------------------------------------------------------------
+    def site_key(self, context: Mapping[str, Any]) -> str:
+        """The base key plus the member registry and avatars, which article and list pages
+        show (a member's organisation, their picture)."""
+        if self._site_key is None:
+            by_id = context.get("network_members_by_id") or {}
+            members = {key: getattr(entry, "member", None) for key, entry in by_id.items()}
+            try:
+                extra = canonical([members, context.get("network_avatars") or {}])
+            except Unkeyable as exc:
+                logger.warning("incremental: registry or avatars not digestible (%s); every "
+                               "page is rendered", exc)
+                extra = None
+            self._site_key = _hash(self.base_key, extra) if extra is not None else ""
+        return self._site_key
+
+    def _relative(self, name: str) -> str:
+        path = str(sanitised_join(self.output_path, name))
+        return os.path.relpath(path, self.output_path).replace(os.sep, "/")
+
+    def _unchanged(self, name: str, key: str | None) -> bool:
+        """True if the last build wrote `key` to `name` and the file is still as it left it."""
+        if not key:
+            return False
+        rel = self._relative(name)
+        before = self.previous.get(rel)
+        if not before or before[0] != key:
+            return False
+        try:
+            return bool(os.stat(os.path.join(self.output_path, rel)).st_size == before[1])
+        except OSError:
+            return False
+
+    def _record(self, name: str, key: str | None) -> None:
+        rel = self._relative(name)
+        try:
+            size = os.stat(os.path.join(self.output_path, rel)).st_size
+        except OSError:
+            size = -1
+        self.log.pages[rel] = [key, size]
+
+    def _claim(self, name: str, override: bool) -> bool:
+        """Pelican's rule: a file is written once, unless one (and only one) write overrides
+        it. False: an earlier write overrode this file, leave it (Pelican writes to devnull)."""
+        path = sanitised_join(self.output_path, name)
+        if path in self._overridden_files:
+            if override:
+                raise FileOverwriteFailedError(
+                    f'Failed to overwrite "{path}" a second time (was previously overwritten)')
+            logger.info('Skipping "%s", not overwriting', path)
+            return False
+        if path in self._written_files and not override:
+            raise FileOverwriteFailedError(
+                f'Failed to overwrite "{path}" as Pelican has already written to it previously '
+                "(set `override=True` if intended)")
+        if override:
+            self._overridden_files.add(path)
+        self._written_files.add(path)
+        return True
+
+    def _skip(self, name: str, key: str | None) -> bool:
+        """True if the page is unchanged: counted as written, not rendered."""
+        if not self._unchanged(name, key):
+            return False
+        rel = self._relative(name)
+        self.log.pages[rel] = self.previous[rel]
+        self.log.skipped += 1
+        return True
+
+    def _article_key(self, name: str, template: Any, context: Mapping[str, Any],
+                     relative_urls: bool, article: Any) -> str | None:
+        site = self.site_key(context)
+        if not site:
+            return None
+        return _hash(site, "article", name, str(template.name), str(relative_urls),
+                     article_digest(article), thread_digest(getattr(article, "comments", None)),
+                     neighbour_digest(getattr(article, "newer_article", None)),
+                     neighbour_digest(getattr(article, "older_article", None)))
+
+    def _page_key(self, name: str, template: Any, context: Mapping[str, Any],
+                  relative_urls: bool, page: StablePage, kwargs: Mapping[str, Any]) -> str | None:
+        site = self.site_key(context)
+        if not site or page.is_front:
+            return None  # first pages show totals, members, charts: always rendered
+        try:
+            own = [f"{key}={value_digest(value)}" for key, value in sorted(kwargs.items())
+                   if key not in LIST_KEYS and not key.endswith(
+                       ("_paginator", "_page", "_previous_page", "_next_page"))]
+        except Unkeyable:
+            return None
+        newer, older = page.newer, page.older
+        return _hash(site, "page", name, str(template.name), str(relative_urls),
+                     str(page.number), newer.url if newer else "-", older.url if older else "-",
+                     *own, *(article_digest(a) for a in page.object_list))
+
+    # --- Pelican's interface ----------------------------------------------------------------
+    def write_feed(self, elements: Any, context: Any, path: Any = None, url: Any = None,
+                   feed_type: str = "atom", override_output: bool = False,
+                   feed_title: Any = None) -> Any:
+        """Feeds list the newest FEED_MAX_ITEMS posts: keyed by those posts."""
+        if not path:
+            return super().write_feed(elements, context, path, url, feed_type,
+                                      override_output, feed_title)
+        site = self.site_key(context)
+        shown = list(elements[: self.settings["FEED_MAX_ITEMS"]])
+        key = (_hash(site, "feed", str(path), str(url), feed_type, str(feed_title),
+                     *(article_digest(a) for a in shown)) if site else None)
+        if self._skip(path, key):
+            self._claim(path, override_output)
+            return None
+        feed = super().write_feed(elements, context, path, url, feed_type, override_output,
+                                  feed_title)
+        self.log.rendered += 1
+        self._record(path, key)
+        return feed
+
+    def write_file(self, name: Any, template: Any, context: Any, relative_urls: bool = False,
+                   paginated: Any = None, template_name: Any = None,
+                   override_output: bool = False, url: Any = None, **kwargs: Any) -> None:
+        if not name:
+            return
+        if paginated is None:
+            paginated = {key: val for key, val in kwargs.items() if key in {"articles", "dates"}}
+        if paginated and template_name in self.settings["PAGINATED_TEMPLATES"]:
+            per_page = (self.settings["PAGINATED_TEMPLATES"][template_name]
+                        or self.settings["DEFAULT_PAGINATION"])
+            self._write_pages(name, template, context, relative_urls, paginated, per_page,
+                              override_output, url, kwargs)
+            return
+        key = None
+        article = kwargs.get("article")
+        if article is not None and "page" not in kwargs:
+            key = self._article_key(name, template, context, relative_urls, article)
+        self._render(name, template, context, relative_urls, override_output, kwargs, key)
+
+    def _write_pages(self, name: str, template: Any, context: Mapping[str, Any],
+                     relative_urls: bool, paginated: Mapping[str, Any], per_page: int,
+                     override: bool, url: Any, kwargs: Mapping[str, Any]) -> None:
+        lists = {key: list(value) for key, value in paginated.items()}
+        count = len(next(iter(lists.values())))
+        paginator = StablePaginator.for_list(name, url or "", count, per_page, self.settings)
+        orders = {key: _oldest_first(items) for key, items in lists.items()}
+        for blank in paginator.pages():
+            page_kwargs = dict(kwargs)
+            main: StablePage | None = None
+            for key, items in lists.items():
+                page = StablePage(paginator, blank.number,
+                                  paginator.slice(items, blank.number, oldest_first=orders[key]))
+                newer, older = page.newer, page.older
+                page_kwargs.update({
+                    f"{key}_paginator": paginator,
+                    f"{key}_page": page,
+                    f"{key}_previous_page": _filled(newer, paginator, items, orders[key]),
+                    f"{key}_next_page": _filled(older, paginator, items, orders[key]),
+                })
+                main = main or page
+            assert main is not None
+            page_key = self._page_key(name, template, context, relative_urls, main, kwargs)
+            self._render(main.save_as, template, context, relative_urls, override, page_kwargs,
+                         page_key)
+
+    def _render(self, name: str, template: Any, context: Any, relative_urls: bool,
+                override: bool, kwargs: Mapping[str, Any], key: str | None) -> None:
+        if not self._claim(name, override) or self._skip(name, key):
+            return
+        job = Job(name, template, context, relative_urls, kwargs)
+        if self.deferred is not None:
+            self.deferred.append((job, key))
+            return
+        render_page(self.output_path, job)
+        self.log.rendered += 1
+        self._record(name, key)
+
+    def defer(self) -> None:
+        """From now on, queue pages instead of rendering them; `flush` renders the queue."""
+        if self.deferred is None:
+            self.deferred = []
+
+    def flush(self, processes: int, *, min_pages: int = MIN_PAGES_PER_PROCESS) -> None:
+        """Render every queued page over `processes` processes, then record what was written."""
+        queued, self.deferred = self.deferred or [], None
+        render_all(self.output_path, [job for job, _key in queued], processes,
+                   min_pages=min_pages)
+        for job, key in queued:
+            self.log.rendered += 1
+            self._record(job.name, key)
+
+def _oldest_first(items: list[Any]) -> bool:
+    """Pelican passes `articles` newest first and `dates` in NEWEST_FIRST_ARCHIVES order."""
+    if len(items) < 2:
+        return False
+    first, last = getattr(items[0], "date", None), getattr(items[-1], "date", None)
+    try:
+        return bool(first is not None and last is not None and first < last)
+    except TypeError:
+        return False
+
+
+def _filled(page: StablePage | None, paginator: StablePaginator, items: list[Any],
+            oldest_first: bool) -> StablePage | None:
+    if page is None:
+        return None
+    return StablePage(paginator, page.number,
+                      paginator.slice(items, page.number, oldest_first=oldest_first))
+

@@ -1,0 +1,214 @@
+"""Incremental builds (plugins/incremental): an incremental build writes the site a full build
+writes, and touches only the pages that show what changed.
+
+Each scenario builds a generated network (bench/sitegen.py: posts, members, threads) with real
+Pelican and publishconf.py (feeds on), changes something, builds again into the same output,
+then builds the changed content from scratch into a fresh folder and compares the two trees
+byte for byte.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pelican.settings import read_settings
+
+import pelicanconf
+from bench.sitegen import GeneratedSite, SiteSpec, add_update, generate_site
+from plugins.incremental.build import MANIFEST_FILE
+from plugins.incremental.pagination import StablePaginator
+from plugins.incremental.writer import IncrementalWriter
+from tests.pelicanbuild import run_pelican
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = SiteSpec(posts=36, members=8, comments_per_post=2.0, paragraphs=2, seed=3)
+PER_PAGE = 4
+
+
+# --- pagination ------------------------------------------------------------------------------
+def _pages(count: int, per_page: int) -> list[tuple[int | None, list[int]]]:
+    items = list(range(count, 0, -1))  # newest first: post numbers, 1 = oldest
+    paginator = StablePaginator.for_list("index.html", "", count, per_page,
+                                         {"PAGINATION_PATTERNS": [
+                                             (1, "{url}", "{save_as}"),
+                                             (2, "{base_name}/page/{number}/",
+                                              "{base_name}/page/{number}/index.html")]})
+    return [(page.number, paginator.slice(items, page.number, oldest_first=False))
+            for page in paginator.pages()]
+
+
+@pytest.mark.parametrize("count", range(0, 47))
+def test_pages_hold_every_post_once_newest_first(count: int) -> None:
+    pages = _pages(count, 5)
+    shown = [n for _number, items in pages for n in items]
+    assert shown == list(range(count, 0, -1))  # the walk front → older … → page 1
+    front = pages[0][1]
+    assert len(front) == count if count < 5 else 5 <= len(front) <= 9
+    assert all(len(items) == 5 for number, items in pages[1:])
+    assert [number for number, _ in pages[1:]] == list(range(len(pages) - 1, 0, -1))
+
+
+@pytest.mark.parametrize("count", range(5, 40))
+def test_a_new_post_leaves_every_numbered_page_as_it_was(count: int) -> None:
+    before = {number: items for number, items in _pages(count, 5) if number is not None}
+    after = {number: items for number, items in _pages(count + 1, 5) if number is not None}
+    assert all(after[number] == items for number, items in before.items())
+    assert len(after) - len(before) in (0, 1)
+
+
+def test_numbered_pages_have_stable_urls_and_links() -> None:
+    settings = read_settings(str(ROOT / "pelicanconf.py"))
+    paginator = StablePaginator.for_list("tags/x/index.html", "tags/x/", 23, 5, settings)
+    first, *numbered = paginator.pages()
+    assert (first.url, first.save_as, first.is_front) == ("tags/x/", "tags/x/index.html", True)
+    assert [p.url for p in numbered] == [f"tags/x/page/{n}/" for n in (3, 2, 1)]
+    assert first.older is not None and first.older.number == 3 and first.newer is None
+    assert numbered[0].newer is not None and numbered[0].newer.is_front
+    assert numbered[-1].older is None and numbered[-1].has_previous()
+    assert not StablePaginator.for_list("index.html", "", 4, 5, settings).pages()[0] \
+        .has_other_pages()
+
+
+# --- builds ----------------------------------------------------------------------------------
+@dataclass
+class Network:
+    site: GeneratedSite
+    output: Path
+    cache: Path
+    overrides: dict[str, Any]
+
+    def settings(self, output: Path | None = None, cache: Path | None = None,
+                 **extra: Any) -> dict[str, Any]:
+        """publishconf.py's settings. MARKDOWN is copied: Pelican's reader adds to it in place,
+        and in one process every read_settings shares pelicanconf's dict."""
+        return read_settings(str(ROOT / "publishconf.py"), override={
+            "MARKDOWN": copy.deepcopy(pelicanconf.MARKDOWN),
+            "PATH": str(self.site.content), "OUTPUT_PATH": str(output or self.output),
+            "CACHE_PATH": str(cache or self.cache), "MEMBERS_FILE": str(self.site.members_file),
+            "AGGREGATOR_STATE": str(self.site.root / "var" / "state.sqlite3"),
+            "AVATARS_FETCH": False, "DEFAULT_PAGINATION": PER_PAGE, "SITEURL":
+                "https://example.org", "FEED_DOMAIN": "https://example.org",
+            **self.overrides, **extra})
+
+    def build(self, **extra: Any) -> Any:
+        return run_pelican(self.settings(**extra))
+
+    def full_build(self, folder: Path, **extra: Any) -> Path:
+        """The same content built from nothing into `folder`."""
+        shutil.rmtree(folder, ignore_errors=True)
+        run_pelican(self.settings(folder / "output", folder / "cache", **extra))
+        return folder / "output"
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Network:
+    site = generate_site(tmp_path / "site", SPEC)
+    net = Network(site, tmp_path / "output", tmp_path / "cache", {})
+    net.build()
+    return net
+
+
+def test_a_build_with_nothing_new_stops_at_once(network: Network,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    before = {p: p.stat().st_mtime_ns for p in network.output.rglob("*") if p.is_file()}
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.build"):
+        pelican = network.build()
+    assert "Nothing changed since the last build" in caplog.text
+    assert not hasattr(pelican, "_writer")  # no generator ran
+    assert {p: p.stat().st_mtime_ns for p in network.output.rglob("*") if p.is_file()} == before
+
+
+def test_one_new_post_and_comments_change_only_the_pages_that_show_them(
+        network: Network, tmp_path: Path) -> None:
+    before = tree(network.output)
+    update = add_update(network.site, SPEC, comments=3)
+    pelican = network.build()
+    after = tree(network.output)
+    assert after == tree(network.full_build(tmp_path / "full"))
+
+    log = pelican._writer.log
+    assert log.skipped >= SPEC.posts - 2  # every other post's page was left alone
+    new_post = next(p for p in after if f"/{update.new_post_slug}/" in p)
+    commented = next(p for p in after if f"/{update.commented_post_slug}/" in p)
+    post_pages = {p for p in changed(before, after)
+                  if re.fullmatch(r"\d{4}/\d{2}/[^/]+/index\.html", p)}
+    # the new post, and the newest old one: its thread grew and it links to the new post
+    assert post_pages == {new_post, commented}
+    for path in sorted(changed(before, after)):
+        text = (network.output / path).read_text(encoding="utf-8")
+        shows = (update.new_post_slug in text or update.commented_post_slug in text
+                 or path.startswith(("members/", "health/", "network/", "organisations/",
+                                     "regions/", "sectors/", "archives/", "tags/index")))
+        assert shows, f"{path} changed but shows neither the new post nor the new comments"
+    assert new_post in changed(before, after)
+    numbered = [p for p in changed(before, after) if "/page/" in p or p.startswith("page/")]
+    # per list, at most the page that gains a "newer" link when a page fills up
+    assert len(numbered) <= 8, numbered
+
+
+def test_an_edited_and_a_removed_post_build_as_from_scratch(network: Network,
+                                                            tmp_path: Path) -> None:
+    posts = sorted((network.site.content / "posts").rglob("*.md"))
+    edited, removed = posts[3], posts[10]
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(re.sub(r"^Title: .*$", "Title: A corrected title", text, count=1,
+                             flags=re.M), encoding="utf-8")
+    removed_slug = re.search(r"^Slug: (.*)$", removed.read_text(encoding="utf-8"), re.M)
+    assert removed_slug is not None
+    removed.unlink()
+    network.build()
+    after = tree(network.output)
+    assert after == tree(network.full_build(tmp_path / "full"))
+    assert not any(f"/{removed_slug.group(1)}/" in p for p in after)  # its page was removed
+
+
+def test_a_registry_or_settings_change_rebuilds_what_it_touches(network: Network,
+                                                                tmp_path: Path) -> None:
+    members = network.site.members_file
+    members.write_text(members.read_text(encoding="utf-8").replace(
+        'organisation: "', 'organisation: "Renamed ', 1), encoding="utf-8")
+    network.build()
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+    network.overrides["SITENAME"] = "Another name"
+    pelican = network.build()
+    assert pelican._writer.log.skipped == 0
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full2"))
+
+
+def test_a_failed_build_is_followed_by_a_full_one(network: Network,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    add_update(network.site, SPEC, comments=1)
+
+    def broken(self: IncrementalWriter, processes: int, **_: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(IncrementalWriter, "flush", broken)
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            network.build()
+    assert not (network.cache / MANIFEST_FILE).exists()
+    pelican = network.build()
+    assert pelican._writer.log.skipped == 0 and pelican._writer.log.rendered > 100
+
+
+def test_pages_rendered_on_two_processes_are_the_same(network: Network, tmp_path: Path) -> None:
+    one = network.full_build(tmp_path / "one", BUILD_PROCESSES=1)
+    two = network.full_build(tmp_path / "two", BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=10)
+    assert tree(one) == tree(two) == tree(network.output)
