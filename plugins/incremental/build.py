@@ -28,10 +28,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pelican import Pelican, signals
+from pelican.generators import ArticlesGenerator
 
 from aggregator.atomic import write_atomic
 from aggregator.errors import WriteError
 
+from .generators import NetworkArticlesGenerator
 from .keys import _hash, settings_digest, tree_digest
 from .render import MIN_PAGES_PER_PROCESS
 from .writer import IncrementalWriter
@@ -198,6 +200,11 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             return
         manifest.forget()
         previous = manifest.pages if manifest.site_key == base_key else {}
+        if manifest.site_key != base_key and self.settings.get("LOAD_CONTENT_CACHE"):
+            # Pelican's content cache holds articles made with the old settings and code.
+            logger.info("Settings, theme or code changed since the last build: content cache "
+                        "not used")
+            self.settings["LOAD_CONTENT_CACHE"] = False
         self._incremental = (previous, base_key)
         self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
         self._removed = 0
@@ -222,6 +229,11 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                                                           "var/state.sqlite3")) + suffix))
                        for suffix in ("", "-wal")),
                      _file_stamp(_project_path(settings, "TAKEDOWNS_FILE", "takedowns.yaml")))
+
+    def _get_generator_classes(self) -> list[type]:
+        """Pelican's generators, with its ArticlesGenerator replaced by ours (generators.py)."""
+        return [NetworkArticlesGenerator if cls is ArticlesGenerator else cls
+                for cls in super()._get_generator_classes()]
 
     def _keep_generators(self, generators: list[Any]) -> None:
         """all_generators_finalized: note this build's generators (the writer needs the last)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ from markupsafe import Markup
 from .charts import bar_chart_svg
 
 _SAFE_SCHEMES = ("http", "https", "mailto")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # str.isspace() is true exactly for \s
 
 
 def http_url(value: Any) -> str:
@@ -19,7 +21,7 @@ def http_url(value: Any) -> str:
     """
     if not isinstance(value, str) or not value:
         return ""
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+    if _SPACE_OR_CONTROL.search(value):
         return ""
     try:
         scheme = urlsplit(value).scheme.lower()

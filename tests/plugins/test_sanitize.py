@@ -166,12 +166,14 @@ def test_warm_build_from_content_cache_is_clean(tmp_path: Path, layer: str) -> N
     _assert_clean(tmp_path / "output")
 
 
-def test_cache_written_without_the_plugin_is_cleaned(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layer", ["generator", "reader"])
+def test_cache_written_without_the_plugin_is_cleaned(tmp_path: Path, layer: str) -> None:
     _write_content(tmp_path)
     cached = {"CACHE_CONTENT": True, "LOAD_CONTENT_CACHE": True,
-              "CONTENT_CACHING_LAYER": "generator"}
+              "CONTENT_CACHING_LAYER": layer}
     # Signal connections outlive a Pelican instance: mute them for the build "without" it.
-    with signals.content_object_init.muted(), signals.article_generator_finalized.muted():
+    with signals.content_object_init.muted(), signals.article_generator_finalized.muted(), \
+            signals.readers_init.muted():
         _build(_settings(tmp_path, PLUGINS=[], **cached))
     assert "alert(" in (tmp_path / "output" / "hostile.html").read_text(encoding="utf-8")
     _build(_settings(tmp_path, **cached))
