@@ -8,10 +8,12 @@ child process timed and memory-watched by `fetch_bench.measure`:
 2. cold: `pelican content -s publishconf.py --fatal errors`, our theme and plugins, cold;
 3. no-comments: the same without the comment_threads plugin (its overhead), cold;
 4. nothing-new: 2 again on the same content, cache and output (what an hourly publish with no
-   news costs);
-5. one-new: one new post and three new comments on an existing post, then 4 again;
-6. full-after: a cold build of the updated content into a fresh output, compared byte for byte
-   with 5's output (an incremental build must write the site a full build writes).
+   news costs: the build sees no input changed and stops);
+5. touched: the same after one post file's mtime changed but not its bytes (as when a fetch
+   updated the state database): the whole pipeline runs and must change no file;
+6. one-new: one new post and three new comments on an existing post, then 4 again;
+7. full-after: a cold build of the updated content into a fresh output, compared byte for byte
+   with 6's output (an incremental build must write the site a full build writes).
 
 Output trees are hashed between builds to count the files whose bytes changed.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -37,7 +40,8 @@ SITE_URL = "https://example.org"
 PUBLISHCONF = PROJECT_ROOT / "publishconf.py"
 COMMENT_PLUGIN = "comment_threads"
 SAMPLE_PATHS = 20  # differing paths kept in the report
-RUN_NAMES = ("reference", "cold", "no-comments", "nothing-new", "one-new", "full-after")
+RUN_NAMES = ("reference", "cold", "no-comments", "nothing-new", "touched", "one-new",
+             "full-after")
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,9 @@ class SizeResult:
     generate_s: float
     runs: dict[str, BuildRun] = field(default_factory=dict)
     nothing_new_diff: TreeDiff | None = None
+    touched_diff: TreeDiff | None = None
     one_new_diff: TreeDiff | None = None
+    one_new_not_showing: list[str] = field(default_factory=list)  # changed, without the news
     full_vs_incremental: TreeDiff | None = None
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -111,8 +117,11 @@ class SizeResult:
             "plugin_overhead_pct": _pct(cold, bare),
             "plugin_overhead_cpu_pct": _pct(cpu.get("cold"), cpu.get("no-comments")),
             "nothing_new_s": self.wall("nothing-new"), "one_new_s": self.wall("one-new"),
+            "touched_s": self.wall("touched"),
             "nothing_new_files_changed": _total(self.nothing_new_diff),
+            "touched_files_changed": _total(self.touched_diff),
             "one_new_files_changed": _total(self.one_new_diff),
+            "one_new_changed_not_showing_update": len(self.one_new_not_showing),
             "full_equals_incremental": (None if self.full_vs_incremental is None
                                         else self.full_vs_incremental.total == 0),
             "peak_mb_ours": max(ours) if ours else None,
@@ -170,6 +179,26 @@ def compare_trees(before: Mapping[str, str], after: Mapping[str, str]) -> TreeDi
 # ---------------------------------------------------------------------------------------------
 # The builds
 # ---------------------------------------------------------------------------------------------
+
+
+def _not_showing(output: Path, before: Mapping[str, str], after: Mapping[str, str],
+                 marks: Sequence[str]) -> list[str]:
+    """Files that changed but mention none of `marks` (the new post's and the commented post's
+    slugs): a change the update does not explain. A numbered list page that is new (posts the
+    first page no longer holds) or links to a new one ("newer posts") is explained."""
+    found = []
+    added = set(after) - set(before)
+    for path in sorted(set(before) | set(after)):
+        if before.get(path) == after.get(path) or path not in after:
+            continue
+        numbered = re.fullmatch(r"(.*/)?page/(\d+)/index\.html", path)
+        if numbered and (path in added or f"{numbered.group(1) or ''}page/"
+                                          f"{int(numbered.group(2)) + 1}/index.html" in added):
+            continue
+        text = (output / path).read_bytes().decode("utf-8", "replace")
+        if not any(mark in text for mark in marks):
+            found.append(path)
+    return found
 
 
 def _json_overrides(values: Mapping[str, object]) -> list[str]:
@@ -281,10 +310,17 @@ class SizeBench:
         self.build("nothing-new", ours_command(site, out, cache), out)
         after = hash_tree(out)
         r.nothing_new_diff = compare_trees(before, after)
+        touched = next((site.content / "posts").rglob("*.md"))
+        os.utime(touched)  # a newer mtime, the same bytes
+        self.build("touched", ours_command(site, out, cache), out)
+        before, after = after, hash_tree(out)
+        r.touched_diff = compare_trees(before, after)
         update = add_update(site, self.spec)
         self.build("one-new", ours_command(site, out, cache), out)
         incremental = hash_tree(out)
         r.one_new_diff = compare_trees(after, incremental)
+        r.one_new_not_showing = _not_showing(out, after, incremental,
+                                             (update.new_post_slug, update.commented_post_slug))
         if self._page_of(out, update.new_post_slug) is None:
             r.errors.append(f"one-new build: no page for the new post {update.new_post_slug}")
         self._check_ours(out, comments=True, post_slug=update.commented_post_slug,
@@ -422,8 +458,8 @@ def print_report(bench: BuildBench) -> None:
         for column in ("run", "wall s", "CPU s", "peak MB", "files", "files changed",
                        "load before/after"):
             table.add_column(column, justify="left" if column == "run" else "right")
-        changed = {"nothing-new": result.nothing_new_diff, "one-new": result.one_new_diff,
-                   "full-after": result.full_vs_incremental}
+        changed = {"nothing-new": result.nothing_new_diff, "touched": result.touched_diff,
+                   "one-new": result.one_new_diff, "full-after": result.full_vs_incremental}
         for name in RUN_NAMES:
             run = result.runs.get(name)
             if run is None:
@@ -439,19 +475,25 @@ def print_report(bench: BuildBench) -> None:
         if result.one_new_diff is not None:
             console.print(f"one new post + 3 comments changed: {result.one_new_diff.by_folder}",
                           highlight=False)
+            shown = result.one_new_not_showing
+            console.print(f"changed files that do not show the new post or the commented post: "
+                          f"{len(shown)}{' ' + ', '.join(shown[:SAMPLE_PATHS]) if shown else ''}",
+                          highlight=False)
         if result.full_vs_incremental is not None and result.full_vs_incremental.total:
             console.print("full build ≠ incremental: " +
                           ", ".join(result.full_vs_incremental.sample), highlight=False)
     summary = Table(title="build: ours (publishconf.py, all plugins) vs stock Pelican")
     for column in ("posts", "reference s", "ours cold s", "ours/ref", "plugin overhead",
-                   "nothing-new s", "one-new s", "pages changed", "full = incr.", "peak MB"):
+                   "nothing-new s", "touched s", "one-new s", "pages changed", "full = incr.",
+                   "peak MB"):
         summary.add_column(column, justify="right")
     for result in bench.sizes:
         f = result.figures()
         summary.add_row(str(result.posts), _num(f["reference_s"]), _num(f["ours_cold_s"]),
                         _num(f["ratio_ours_over_reference"], "×", 2),
                         _num(f["plugin_overhead_pct"], " %"), _num(f["nothing_new_s"]),
-                        _num(f["one_new_s"]), _num(f["one_new_files_changed"], "", 0),
+                        _num(f["touched_s"]), _num(f["one_new_s"]),
+                        _num(f["one_new_files_changed"], "", 0),
                         {True: "yes", False: "no", None: "–"}[f["full_equals_incremental"]],
                         _num(f["peak_mb_ours"], "", 0))
     console.print(summary)

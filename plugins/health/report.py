@@ -111,7 +111,8 @@ def member_health(member: Member, state: FeedState | None, articles: Sequence[An
     newest = max((_aware(a.date) for a in articles), default=None)
     if newest is None and state is not None and state.last_post:
         newest = _when(state.last_post)
-    days = max((now - newest).days, 0) if newest else None
+    # calendar days in the site's time zone (`now` is the start of today there)
+    days = max((now.date() - newest.astimezone(now.tzinfo).date()).days, 0) if newest else None
     redirect = state.redirected_to if state is not None and state.redirected_to and \
         state.redirected_to != member.feed else None
     error = plain_error(state.last_error, (state.url, state.fetch_url, member.feed)) \

@@ -22,10 +22,8 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pelican import Pelican, signals
 from pelican.generators import ArticlesGenerator
@@ -97,15 +95,11 @@ def _project_path(settings: Mapping[str, Any], key: str, default: str) -> Path:
 
 
 def today(settings: Mapping[str, Any]) -> str:
-    """The build's date: pages say "quiet for a year" and chart the last 12 months."""
-    fixed = settings.get("NETWORK_TODAY")
-    if fixed is not None:
-        return str(fixed)
-    try:
-        zone = ZoneInfo(str(settings.get("TIMEZONE") or "UTC"))
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date().isoformat()
+    """The build's date: pages say "quiet for a year" and chart the last 12 months, all from
+    this moment (plugins/members_directory.generator.network_now)."""
+    from plugins.members_directory.generator import network_now
+
+    return network_now(settings).isoformat()
 
 
 class Manifest:

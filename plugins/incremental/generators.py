@@ -63,7 +63,7 @@ def _remembering(cls: type) -> type:
                                       "__qualname__": cls.__qualname__})
 
 
-def _restore(cls: type, state: dict[str, Any]) -> Any:
+def _restore(cls: Any, state: dict[str, Any]) -> Any:
     """Unpickle an article saved by `__reduce_ex__` above."""
     article = cls.__new__(cls)
     article.__dict__.update(state)

@@ -9,6 +9,7 @@ same bytes. Every page goes through `write_atomic`: a killed build leaves whole 
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -83,6 +84,9 @@ def render_all(output_path: str, jobs: Sequence[Job], processes: int, *,
         return
     sys.stdout.flush()
     sys.stderr.flush()
+    # Everything made so far (articles, threads, templates) goes to the permanent generation:
+    # the collector stops walking it, so neither process touches (and so copies) those pages.
+    gc.freeze()
     children: list[tuple[int, int]] = []
     for index in range(1, processes):
         read_end, write_end = os.pipe()
@@ -112,6 +116,7 @@ def render_all(output_path: str, jobs: Sequence[Job], processes: int, *,
         _pid, status = os.waitpid(pid, 0)
         if status != 0:
             errors.append(message.strip() or f"render process {pid} ended with status {status}")
+    gc.unfreeze()
     if failure is not None:
         raise failure
     if errors:

@@ -8,9 +8,11 @@ Pelican does not: profiles of members without posts, organisation and region pag
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, time, tzinfo
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
 from pelican.urlwrappers import Author
@@ -27,12 +29,19 @@ from .registry import load_registry
 logger = logging.getLogger(__name__)
 
 
-def network_now(settings: dict[str, Any]) -> datetime:
-    """NETWORK_TODAY when set (reproducible builds, tests), else the current time, in UTC."""
+def network_now(settings: Mapping[str, Any]) -> datetime:
+    """NETWORK_TODAY when set (reproducible builds, tests), else the start of today in the
+    site's TIMEZONE. A day, not a moment: pages that say "quiet for a year" or count days
+    since a post then depend on the date alone, as the build's fingerprint does
+    (plugins/incremental), and two builds on one day write the same bytes."""
     fixed = settings.get("NETWORK_TODAY")
     if isinstance(fixed, datetime):
         return fixed if fixed.tzinfo else fixed.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+    try:
+        zone: tzinfo = ZoneInfo(str(settings.get("TIMEZONE") or "UTC"))
+    except (KeyError, ValueError):
+        zone = UTC
+    return datetime.combine(datetime.now(zone).date(), time(0), tzinfo=zone)
 
 
 def _folder(url: str) -> str:
