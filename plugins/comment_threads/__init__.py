@@ -5,9 +5,11 @@ writes), renders each body with Python-Markdown and sanitizes it again with the 
 allowlist: what the aggregator let through, the site checks again. Replies are linked to their
 parents by `Slug`/`Replyto`, with the same rules as the aggregator (aggregator.threads.arrange):
 orphans become top-level, cycles are broken, siblings go by date. Nothing recurses, so a
-100,000-deep chain is fine; templates walk the tree with the `comment_events` filter.
+100,000-deep chain is fine. Templates write the thread with the `comment_thread_html` filter
+(render.py: one pass in Python per article) or walk it with the `comment_events` filter.
+Bodies that are plain paragraphs skip Markdown (render.plain_paragraphs, same HTML).
 
-Signals: `initialized` (keep comment files out of the readers; register the Jinja filter) and
+Signals: `initialized` (keep comment files out of the readers; register the Jinja filters) and
 `article_generator_finalized`, which fires for every article, cached ones too, once slugs are
 final. Comment files never become articles or pages.
 """
@@ -33,12 +35,13 @@ from aggregator.clean import clean_url, sanitize_html, without_emails
 from aggregator.errors import WriteError
 from aggregator.threads import arrange, link
 
+from .render import MAX_INDENT, PLAIN_SAFE_EXTENSIONS, plain_paragraphs, thread_html
+
 logger = logging.getLogger(__name__)
 
 COMMENTS_DIR = "comments"
 CACHE_FILE = "comment_threads.json"
 CACHE_VERSION = 1
-MAX_INDENT = 4  # CSS classes depth-0 … depth-4: deeper replies are shown, not indented further
 MAX_FILE_BYTES = 1024 * 1024
 AUTHOR_MAX = 100
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -50,17 +53,26 @@ _NOT_FOR_BODIES = {"markdown.extensions.meta", "meta", "markdown.extensions.attr
 
 @dataclass(eq=False)
 class CommentNode:
-    """A comment as templates see it. `children` are its replies, oldest first."""
+    """A comment as templates see it. `children` are its replies, oldest first.
+
+    `original_url` is the file's `Original_url` as written; `url` is that link checked.
+    """
 
     slug: str
     author: str
     website: str | None
     date: datetime
-    url: str | None
     body_html: str
     parent_slug: str | None = None
     depth: int = 0
     children: list[CommentNode] = field(default_factory=list)
+    original_url: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        """The comment on the original blog, http(s) or None: checked only when a theme asks
+        (the network theme does not), which spares a build 15,000 URL checks."""
+        return clean_url(self.original_url)
 
     @property
     def anchor(self) -> str:
@@ -216,7 +228,13 @@ class CommentThreads:
         self._markdown = markdown.Markdown(
             extensions=list(dict.fromkeys(extensions)), extension_configs=configs,
             output_format=output_format)
+        # Plain prose skips Markdown only where no configured extension could change it (with
+        # options, one could: abbr's glossary marks words in any text).
+        self._plain = all(name in PLAIN_SAFE_EXTENSIONS
+                          and (not configs.get(name) or name.endswith("codehilite"))
+                          for name in extensions)
         self._folders: dict[str, Path] | None = None
+        self._websites: dict[str, str | None] = {}  # commenters come back: each URL checked once
         cache_path = None
         if settings.get("CACHE_CONTENT") and settings.get("CACHE_PATH"):
             cache_path = Path(settings["CACHE_PATH"]) / CACHE_FILE
@@ -238,14 +256,17 @@ class CommentThreads:
     def read(self, path: Path) -> CommentNode | None:
         """One comment file → a node (no children yet), or None (logged) if it is unusable."""
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
+            with path.open("rb") as file:
+                data = file.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
                 logger.warning("%s: comment file over %d bytes, skipped", path, MAX_FILE_BYTES)
                 return None
-            text = path.read_text(encoding="utf-8")
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             logger.warning("%s: comment file unreadable, skipped: %s", path, exc)
             return None
-        text = text.replace("\r\n", "\n").lstrip("\ufeff")
+        # newlines as text mode reads them: \r\n and a lone \r are line ends
+        text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
         head, _, body = text.partition("\n\n")
         meta: dict[str, str] = {}
         for line in head.split("\n"):
@@ -262,18 +283,30 @@ class CommentThreads:
             reply_to = None
         body_html = self.render(body)
         author = without_emails(_one_line(meta.get("author", ""), AUTHOR_MAX)) or "Anonymous"
+        website = meta.get("website") or None
+        if website is not None:
+            if website not in self._websites:
+                self._websites[website] = clean_url(website)
+            website = self._websites[website]
         return CommentNode(
             slug=slug,
             author=author,
-            website=clean_url(meta.get("website") or None),
+            website=website,
             date=date,
-            url=clean_url(meta.get("original_url") or None),
             body_html=body_html,
             parent_slug=reply_to,
+            original_url=meta.get("original_url") or None,
         )
 
     def render(self, body: str) -> str:
-        """Markdown → HTML, sanitized again (what the aggregator let through, checked twice)."""
+        """Markdown → HTML, sanitized again (what the aggregator let through, checked twice).
+
+        Plain paragraphs are written directly (the same HTML, without Markdown's cost).
+        """
+        if self._plain:
+            html = plain_paragraphs(body)
+            if html is not None:
+                return html
         key = self.cache.key(body)
         cached = self.cache.get(key)
         if cached is not None:
@@ -290,7 +323,15 @@ class CommentThreads:
             return []
         nodes: list[CommentNode] = []
         seen: set[str] = set()
-        for path in sorted(folder.glob("*.md")):
+        try:
+            with os.scandir(folder) as entries:
+                names = sorted(entry.name for entry in entries
+                               if entry.name.endswith(".md") and entry.is_file())
+        except OSError as exc:
+            logger.warning("%s: comment folder unreadable, skipped: %s", folder, exc)
+            return []
+        for name in names:
+            path = folder / name
             node = self.read(path)
             if node is None:
                 continue
@@ -326,14 +367,15 @@ def link_nodes(nodes: list[CommentNode]) -> list[CommentNode]:
 
 
 def configure(pelican: Any) -> None:
-    """Keep comment files out of the article and page readers; offer the Jinja filter."""
+    """Keep comment files out of the article and page readers; offer the Jinja filters."""
     settings = pelican.settings
     for key in ("ARTICLE_EXCLUDES", "PAGE_EXCLUDES"):
         excludes = list(settings.get(key) or [])
         if COMMENTS_DIR not in excludes:
             settings[key] = [*excludes, COMMENTS_DIR]
     settings["JINJA_FILTERS"] = {**(settings.get("JINJA_FILTERS") or {}),
-                                 "comment_events": comment_events}
+                                 "comment_events": comment_events,
+                                 "comment_thread_html": thread_html}
 
 
 def attach_threads(generator: Any) -> None:

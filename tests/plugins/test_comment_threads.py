@@ -215,7 +215,7 @@ def test_comments_are_never_articles(site: Path) -> None:
 
 def node(slug: str, parent: str | None = None, minutes: int = 0) -> CommentNode:
     return CommentNode(slug=slug, author="A", website=None, date=T0 + timedelta(minutes=minutes),
-                       url=None, body_html="", parent_slug=parent)
+                       body_html="", parent_slug=parent)
 
 
 def test_events_walk_a_hundred_thousand_deep_thread_without_recursion() -> None:
@@ -283,3 +283,21 @@ def test_events_carry_depth_and_parent() -> None:
     opening = [(e.node.slug, e.depth, e.parent.slug if e.parent else None)
                for e in comment_events(roots) if e.opening]
     assert opening == [("a", 0, None), ("b", 1, "a"), ("c", 2, "b")]
+
+
+def test_the_original_link_is_checked_and_websites_are_http(tmp_path: Path) -> None:
+    folder = tmp_path / "comments" / "post"
+    folder.mkdir(parents=True)
+    for name, website, original in [("a", "https://jane.example/", "https://blog.example/1#c"),
+                                    ("b", "javascript:alert(1)", "javascript:alert(2)"),
+                                    ("c", "https://jane.example/", "")]:
+        (folder / f"{name}.md").write_bytes(
+            f"Author: X\r\nWebsite: {website}\r\nDate: 2026-03-01 09:00:00+00:00\r\n"
+            f"Original_url: {original}\r\nSlug: {name}\r\n\r\nBody\rsecond line\r\n".encode())
+    (folder / "big.md").write_bytes(b"Slug: big\n\n" + b"x" * (1024 * 1024))
+    (folder / "dir.md").mkdir()  # not a comment file
+    a, b, c = CommentThreads({"PATH": str(tmp_path), "MARKDOWN": {}}).thread("post")
+    assert (a.website, a.url) == ("https://jane.example/", "https://blog.example/1#c")
+    assert (b.website, b.url) == (None, None) and c.url is None
+    assert c.website == "https://jane.example/"
+    assert a.body_html == "<p>Body\nsecond line</p>"  # CRLF and CR files read as text mode did
