@@ -637,22 +637,53 @@ def strip_tags(html: str | None) -> str:
     """
     if not html:
         return ""
+    html = html[:MAX_HTML_CHARS]
+    if "<" not in html:  # plain text (most titles, names and tags): one text token
+        return collapse_whitespace(htmllib.unescape(html))
+    return collapse_whitespace("".join(_visible_pieces(html)))
+
+
+def leading_words(html: str | None, count: int) -> tuple[list[str], bool]:
+    """The first `count` words of `strip_tags(html)`, and whether it has more.
+
+    Reads only as far into the fragment as it must: an excerpt of 60 words needs the first
+    few hundred characters of a post, not all of it.
+    """
+    if not html:
+        return [], False
+    html = html[:MAX_HTML_CHARS]
     pieces: list[str] = []
+    size = 0
+    check_at = 256
+    for piece in _visible_pieces(html):
+        pieces.append(piece)
+        size += len(piece)
+        if size >= check_at:  # at doubling sizes: linear in what is read
+            check_at = size * 2
+            words = _INVISIBLE_RE.sub(" ", "".join(pieces)).split()
+            # The last word may go on in the next piece; the ones before it are whole.
+            if len(words) > count + 1:
+                return words[:count], True
+    words = _INVISIBLE_RE.sub(" ", "".join(pieces)).split()
+    return words[:count], len(words) > count
+
+
+def _visible_pieces(html: str) -> Iterator[str]:
+    """strip_tags' pieces of text, in order: decoded text, and a space for each block tag."""
     skip: str | None = None
     skip_depth = 0
-    for kind, value, _ in _tokens(html[:MAX_HTML_CHARS], keep_partial=True):
+    for kind, value, _ in _tokens(html, keep_partial=True):
         if skip is not None:
             if value == skip and kind != "text":
                 skip_depth += 1 if kind == "start" else -1
                 if skip_depth == 0:
                     skip = None
         elif kind == "text":
-            pieces.append(htmllib.unescape(value))
+            yield htmllib.unescape(value)
         elif kind == "start" and value in _HIDDEN_CONTENT:
             skip, skip_depth = value, 1
         elif value not in _INLINE:
-            pieces.append(" ")
-    return collapse_whitespace("".join(pieces))
+            yield " "
 
 
 def collapse_whitespace(text: str) -> str:

@@ -35,10 +35,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _members(settings: Settings, only: Sequence[str] | None = None) -> list:  # type: ignore[type-arg]
-    from aggregator.members import load_members
+    from aggregator.registry_cache import load_members_cached
 
-    members = load_members(settings.members_file, sectors=settings.sectors or None,
-                           regions=settings.regions or None)
+    members = load_members_cached(settings.members_file, settings.state_path.parent,
+                                  sectors=settings.sectors or None,
+                                  regions=settings.regions or None)
     if only:
         known = {m.id for m in members}
         unknown = [o for o in only if o not in known]

@@ -28,9 +28,9 @@ from aggregator.clean import (
     HREF_SCHEMES,
     collapse_whitespace,
     filter_attribute,
+    leading_words,
     normalise_html,
     strip_controls,
-    strip_tags,
     truncate_text,
 )
 from aggregator.clean import (
@@ -356,9 +356,9 @@ def html_to_markdown(clean_html: str) -> str:
 
 def excerpt(clean_html: str, *, words: int = 60) -> str:
     """About `words` words of plain text, cut at a word boundary, "…" when cut; one line."""
-    parts = strip_tags(clean_html).split()
-    if len(parts) <= words:
+    parts, more = leading_words(clean_html, words)
+    if not more:
         text = " ".join(parts)
     else:
-        text = " ".join(parts[:words]).rstrip(",;:-–—") + "…"
+        text = " ".join(parts).rstrip(",;:-–—") + "…"
     return truncate_text(text, max(words, 1) * 15)

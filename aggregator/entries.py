@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from aggregator.clean import (
@@ -20,7 +19,7 @@ from aggregator.clean import (
     without_emails,
 )
 from aggregator.convert import escape_markdown_inline, excerpt, html_to_markdown
-from aggregator.models import Member, ParsedFeed, Post, RawEntry
+from aggregator.models import Member, ParsedFeed, Post, Previous, RawEntry
 
 GUID_MAX = 1000
 TITLE_MAX = 300
@@ -29,13 +28,7 @@ TAGS_PER_POST = 20
 DEFAULT_CATEGORY = "Other public service"
 UNTITLED = "Untitled post"
 
-
-@dataclass(frozen=True)
-class Previous:
-    """What the post's existing file says: its dates are kept so that posts never move."""
-
-    date: datetime
-    modified: datetime | None = None
+__all__ = ["Previous", "build_post", "entry_guid", "place_dates"]
 
 
 def entry_guid(entry: RawEntry) -> str:

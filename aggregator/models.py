@@ -28,6 +28,14 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Previous:
+    """What a post's existing file says: its dates are kept so that posts never move."""
+
+    date: datetime
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """What one conditional GET gave. `body` is None when the server said 304 Not Modified."""
 

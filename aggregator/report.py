@@ -22,6 +22,7 @@ from aggregator.state import FeedState
 logger = logging.getLogger(__name__)
 
 _QUIET = frozenset({"not-modified", "unchanged", "paused", "fetched"})
+ROUTINE_ROWS_MAX = 50  # more members than this fetched without a remark: counted, not listed
 _STYLE = {"fetched": "green", "unchanged": "dim", "not-modified": "dim", "failed": "bold red",
           "gone": "red", "backing-off": "yellow", "paused": "dim"}
 
@@ -70,10 +71,20 @@ def summary_table(report: RunReport) -> Table:
     table.add_column("comments", justify="right")
     table.add_column("notes", overflow="fold")
     quiet = 0
+
+    def remarkable(result: MemberResult) -> bool:
+        return bool(result.error or result.warning or result.redirect)
+
+    # A first run over a large network fetches everyone: a thousand rows saying "fetched" tell
+    # nobody anything (and take rich half a second to draw), so past a point they are counted.
+    routine = [r for r in report.results if r.status == "fetched" and not remarkable(r)]
+    hide_routine = len(routine) > ROUTINE_ROWS_MAX
     for result in sorted(report.results, key=lambda r: (r.status != "failed", r.member_id)):
         if (result.status in _QUIET and not (result.new or result.updated or result.comments)
-                and not (result.error or result.warning or result.redirect)):
+                and not remarkable(result)):
             quiet += 1  # nothing to say about it: counted in the caption, not listed
+            continue
+        if hide_routine and result.status == "fetched" and not remarkable(result):
             continue
         notes = []
         if result.error:
@@ -96,6 +107,9 @@ def summary_table(report: RunReport) -> Table:
               f"{sum(r.comments for r in report.results)} comment files changed")
     if quiet:
         totals += f"\n{quiet} member(s) with nothing new are not listed"
+    if hide_routine:
+        totals += (f"\n{len(routine)} member(s) fetched without a problem are not listed "
+                   "(their posts are in the totals above)")
     table.caption = totals
     return table
 

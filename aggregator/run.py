@@ -2,7 +2,9 @@
 
 The per-member boundary lives here: whatever goes wrong with one member's feed becomes that
 member's error in the report and in the state, and the run goes on. Parsing and cleaning (the
-CPU-bound part) run in a process pool so that both cores work while the network waits.
+CPU-bound part) and rendering and writing the files run in a process pool so that both cores
+work while the network waits; the event loop keeps the requests, the post index (slugs and
+paths are decided in one place) and the state. Two semaphores bound the bodies in memory.
 """
 
 from __future__ import annotations
@@ -13,36 +15,39 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from aggregator.atomic import remove_stale_temp_files, write_atomic
-from aggregator.comment_files import sync_thread
-from aggregator.comments import (
-    ThreadInfo,
-    discover_sources,
-    fetch_thread,
-    rest_root_from_link_header,
-)
-from aggregator.entries import Previous, build_post, entry_guid
+from aggregator.atomic import write_atomic
 from aggregator.errors import AggregatorError, FeedError, HttpStatusError
 from aggregator.fetch import Fetcher
-from aggregator.models import FetchResult, Member, Post
-from aggregator.parse import parse_feed, wp_post_id
+from aggregator.models import FetchResult, Member, Post, Previous
 from aggregator.settings import Settings
-from aggregator.state import FeedState, State, ThreadState
-from aggregator.takedowns import Takedowns, load_takedowns, remove_taken_down
+from aggregator.state import FeedState, PostFile, State, ThreadState
 from aggregator.write import PostIndex, post_file_record, render_post
 
+if TYPE_CHECKING:
+    from aggregator.takedowns import Takedowns
+
+# The parsing, cleaning and comment modules (feedparser, nh3, BeautifulSoup, markdownify…) are
+# imported where they are used: a run where every feed answers 304 never loads them, and its
+# cost is then little more than the requests themselves.
+
 logger = logging.getLogger(__name__)
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 # Bump when the conversion changes, so that cached body hashes no longer skip re-rendering.
 CONVERTER_VERSION = "1"
 BACKOFF_BASE = 1800.0  # seconds after the first failure; doubles with each failure after
 PROCESS_TIMEOUT = 120.0  # seconds to parse and clean one feed before giving up on it
+PIPELINE_BODIES = 32  # bodies in the parse pipeline at once (memory: 32 × a feed's size)
 POOL_THRESHOLD = 8  # fewer feeds than this are parsed in a thread: a pool costs a start-up
 
 
@@ -104,6 +109,33 @@ class _Processed:
 
 
 @dataclass(frozen=True)
+class _Done:
+    """A member whose new body was parsed and written: what its comments step needs."""
+
+    written: list[_Written]
+    generator: str | None
+    headers: Mapping[str, str]
+
+
+class _Permit:
+    """A place in the parsing pipeline (one of PIPELINE_BODIES), taken at most once."""
+
+    def __init__(self, places: asyncio.Semaphore) -> None:
+        self._places = places
+        self.held = False
+
+    async def take(self) -> None:
+        if not self.held:
+            await self._places.acquire()
+            self.held = True
+
+    def give_back(self) -> None:
+        if self.held:
+            self._places.release()
+            self.held = False
+
+
+@dataclass(frozen=True)
 class _Written:
     """A post as this run left it on disk."""
 
@@ -115,6 +147,9 @@ class _Written:
 
 def process_feed(job: _Job) -> _Processed:
     """Parse and clean one feed body into posts. Runs in a worker: pure, no I/O."""
+    from aggregator.entries import build_post, entry_guid
+    from aggregator.parse import parse_feed
+
     feed = parse_feed(job.body, job.headers, url=job.url)
     posts: dict[str, Post] = {}
     for entry in feed.entries:
@@ -130,11 +165,55 @@ def process_feed(job: _Job) -> _Processed:
                       feed.generator)
 
 
+@dataclass(frozen=True)
+class _WriteJob:
+    """One feed's posts to render and write, with the slugs and paths the run gave them."""
+
+    posts_dir: Path
+    member_id: str
+    content_mode: str
+    items: list[tuple[Post, str, str]]  # (post, slug, path)
+
+
+def write_posts(job: _WriteJob) -> list[PostFile | None]:
+    """Render each post and write its file atomically, in order; for each, the cache row of
+    the file when this wrote it, None when the file already held exactly that. Runs in a
+    worker: the disk work of a run (50,000 files) is spread over the pool, not queued behind
+    the event loop."""
+    rows: list[PostFile | None] = []
+    for post, slug, path in job.items:
+        text = render_post(post, slug=slug, content_mode=job.content_mode)
+        target = Path(path)
+        if write_atomic(target, text):
+            rows.append(post_file_record(job.posts_dir, target, member_id=job.member_id,
+                                         guid=post.guid, slug=slug, text=text))
+        else:
+            rows.append(None)
+    return rows
+
+
 def _body_hash(member: Member, body: bytes) -> str:
     digest = hashlib.sha256()
     digest.update(f"{CONVERTER_VERSION}\x00{member!r}\x00".encode())
     digest.update(body)
     return digest.hexdigest()
+
+
+def _stale_temp_files(root: Path) -> Iterator[Path]:
+    """Remove the temporary files of an interrupted run (`.name.tmp` beside the files it was
+    writing): atomic.remove_stale_temp_files, walking with os.walk, which does not stat every
+    one of 50,000 files as Path.rglob does (a tenth of a second saved on every run)."""
+    if not root.is_dir():
+        return
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if name.startswith(".") and name.endswith(".tmp"):
+                stale = Path(folder, name)
+                try:
+                    stale.unlink()
+                    yield stale
+                except OSError:
+                    logger.warning("%s: stale temporary file could not be removed", stale)
 
 
 def backoff_delay(failures: int, *, cap: float) -> float:
@@ -154,26 +233,41 @@ class FetchRun:
         self.force = force
         self.on_result = on_result
         self.posts_dir = settings.content_dir / "posts"
-        self.index = PostIndex(self.posts_dir)
+        self._index: PostIndex | None = None  # read on first need: see index()
+        self._state: State | None = None
         self._executor: Executor | None = None
         self._use_pool = False
-        self.takedowns = Takedowns()
+        self.takedowns: Takedowns | None = None
+        self._feed_states: dict[str, FeedState] = {}
+        self._file_samples: dict[str, str] = {}
+        # Backpressure instead of a queue without end. Members in progress at once, from
+        # their request to their files: whatever the size of the network, at most this many
+        # bodies are ever held. And bodies in the parse pipeline (fetched, waiting for a
+        # worker, being written): enough to keep the workers busy, few enough to stay small.
+        self._slots = asyncio.Semaphore(max(1, settings.concurrency))
+        self._bodies = asyncio.Semaphore(PIPELINE_BODIES)
 
     async def run(self, members: Iterable[Member]) -> RunReport:
         started = time.monotonic()
         members = list(members)
-        for stale in remove_stale_temp_files(self.settings.content_dir):
+        for stale in _stale_temp_files(self.settings.content_dir):
             logger.info("removed %s, left by an interrupted run", stale)
-        self.takedowns = load_takedowns(self.settings.takedowns_file or
-                                        self.settings.members_file.parent / "takedowns.yaml")
-        remove_taken_down(self.settings.content_dir, self.takedowns)
+        takedowns_file = (self.settings.takedowns_file or
+                          self.settings.members_file.parent / "takedowns.yaml")
+        if takedowns_file.exists():
+            from aggregator.takedowns import load_takedowns, remove_taken_down
+
+            self.takedowns = load_takedowns(takedowns_file)
+            remove_taken_down(self.settings.content_dir, self.takedowns)
         report = RunReport()
         # A pool costs a second or so to start: only worth it for many feeds, and only once a
         # body actually needs parsing (a run of 304s never starts one).
         self._use_pool = sum(1 for m in members if not m.paused) >= POOL_THRESHOLD
         try:
-            with State(self.settings.state_path) as state:
-                self.index = PostIndex.scan(self.posts_dir, cache=state)
+            with State(self.settings.state_path) as state, state.batch():
+                self._state = state
+                self._feed_states = {row.member_id: row for row in state.all()}
+                self._file_samples = state.post_file_samples()
                 async with Fetcher(user_agent=self.settings.user_agent,
                                    allow_private=self.allow_private,
                                    concurrency=self.settings.concurrency,
@@ -185,16 +279,49 @@ class FetchRun:
                     for result in await asyncio.gather(*tasks):
                         report.results.append(result)
         finally:
+            self._state = None
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)
         report.elapsed = time.monotonic() - started
         return report
 
+    def index(self) -> PostIndex:
+        """Every post file's identity, read the first time a feed has something to write.
+
+        Reading 50,000 file headers (or their cached rows) costs more than a run in which every
+        feed answers 304, so such a run never reads them.
+        """
+        if self._index is None:
+            self._index = PostIndex.scan(self.posts_dir, cache=self._state)
+        return self._index
+
+    def _has_files(self, member_id: str) -> bool:
+        """Whether the member has post files: from the index once read; else from one file the
+        cache names, if it is still there; else from the member's folder."""
+        if self._index is not None:
+            return self._index.count(member_id) > 0
+        sample = self._file_samples.get(member_id)
+        if sample is not None and os.path.isfile(os.path.join(self.posts_dir, sample)):
+            return True
+        try:
+            with os.scandir(self.posts_dir / member_id) as years:
+                for year in years:
+                    if not year.is_dir(follow_symlinks=False):
+                        continue
+                    with os.scandir(year.path) as names:
+                        if any(n.name.endswith(".md") and not n.name.startswith(".")
+                               for n in names):
+                            return True
+        except OSError:
+            return False
+        return False
+
     async def _member(self, member: Member, fetcher: Fetcher, state: State) -> MemberResult:
         started = time.monotonic()
         result = MemberResult(member.id, member.name, "failed", feed_url=member.feed)
         try:
-            await self._member_inner(member, fetcher, state, result)
+            async with self._slots:
+                await self._member_inner(member, fetcher, state, result)
         except FeedError as exc:
             result.status, result.error = "failed", str(exc)
         except AggregatorError as exc:
@@ -206,12 +333,13 @@ class FetchRun:
         result.elapsed = time.monotonic() - started
         if result.status == "failed":
             self._record_failure(member, state, result)
+        state.checkpoint()
         if self.on_result is not None:
             self.on_result(result)
         return result
 
     def _feed_state(self, member: Member, state: State) -> FeedState:
-        feed_state = state.get(member.id)
+        feed_state = self._feed_states.pop(member.id, None) or state.get(member.id)
         if feed_state is None or feed_state.url != member.feed:
             # New member, or the maintainer changed the feed URL: start afresh.
             feed_state = FeedState(member_id=member.id, url=member.feed)
@@ -231,8 +359,36 @@ class FetchRun:
             return
         url = feed_state.fetch_url or member.feed
         result.feed_url = url
-        have_files = self.index.count(member.id) > 0
+        have_files = self._has_files(member.id)
         feed_state.last_attempt = now_ts
+        # A member without files (or a forced run) will have a body to parse: it waits for a
+        # place in the parsing pipeline before asking, so that fetched bodies never pile up
+        # faster than the workers take them. Others ask at once (most get a 304) and wait,
+        # holding their body, only when one comes.
+        permit = _Permit(self._bodies)
+        if not have_files or self.force:
+            await permit.take()
+        try:
+            done = await self._fetch_and_write(member, fetcher, state, result, feed_state,
+                                               url=url, have_files=have_files,
+                                               permit=permit)
+        finally:
+            permit.give_back()
+        if done is None:
+            return
+        if member.comments:
+            result.comments = await self._comments(member, fetcher, state, done.written,
+                                                   done.generator, done.headers)
+        # Last: the validators and body hash say "done with this body". A run killed before
+        # this point fetches and processes the feed again, threads included.
+        self._record_success(feed_state, state)
+
+    async def _fetch_and_write(self, member: Member, fetcher: Fetcher, state: State,
+                               result: MemberResult, feed_state: FeedState, *, url: str,
+                               have_files: bool, permit: _Permit) -> _Done | None:
+        """GET the feed and, when its body is new, parse it and write its posts. None when
+        there is nothing more to do (304, an unchanged body, a gone feed)."""
+        now_ts = self.now.timestamp()
         try:
             fetched = await fetcher.get(url, etag=feed_state.etag if have_files else None,
                                         last_modified=(feed_state.last_modified
@@ -247,21 +403,22 @@ class FetchRun:
                 state.save(feed_state)
                 result.status, result.error = "gone", feed_state.last_error
                 result.retry_at = feed_state.next_attempt
-                return
+                return None
             result.retry_at = exc.retry_after
             raise
         self._after_fetch(feed_state, fetched, result)
         if fetched.status == 304 or fetched.body is None:
             result.status = "not-modified"
             self._record_success(feed_state, state)
-            return
+            return None
         body_hash = _body_hash(member, fetched.body)
         if have_files and body_hash == feed_state.body_hash and not self.force:
             result.status = "unchanged"
             self._record_success(feed_state, state)
-            return
+            return None
+        await permit.take()
         processed = await self._process(member, fetched, url)
-        written = self._write(member, processed.posts, state)
+        written = await self._write(member, processed.posts, state, url=url)
         new = sum(1 for w in written if w.new)
         updated = sum(1 for w in written if w.changed and not w.new)
         newest = max((w.post.date.timestamp() for w in written), default=None)
@@ -274,12 +431,7 @@ class FetchRun:
         feed_state.posts = len(processed.posts)
         if newest is not None:
             feed_state.last_post = max(newest, feed_state.last_post or 0)
-        if member.comments:
-            result.comments = await self._comments(member, fetcher, state, written,
-                                                   processed.generator, fetched.headers)
-        # Last: the validators and body hash say "done with this body". A run killed before
-        # this point fetches and processes the feed again, threads included.
-        self._record_success(feed_state, state)
+        return _Done(written, processed.generator, fetched.headers)
 
     async def _comments(self, member: Member, fetcher: Fetcher, state: State,
                         written: list[_Written], generator: str | None,
@@ -291,6 +443,15 @@ class FetchRun:
         is refreshed only while its post is younger than COMMENTS_MAX_AGE_DAYS, and only when
         the feed's comment count changed or is unknown.
         """
+        from aggregator.comment_files import sync_thread
+        from aggregator.comments import (
+            ThreadInfo,
+            discover_sources,
+            fetch_thread,
+            rest_root_from_link_header,
+        )
+        from aggregator.parse import wp_post_id
+
         rest_root = rest_root_from_link_header(headers.get("link"))
         wordpress = "wordpress" in (generator or "").lower() or rest_root is not None
         max_age = self.settings.comments_max_age_days * 86400
@@ -348,12 +509,16 @@ class FetchRun:
     async def _process(self, member: Member, fetched: FetchResult, url: str) -> _Processed:
         assert fetched.body is not None
         job = _Job(member, fetched.body, dict(fetched.headers), url,
-                   self.index.previous(member.id),
+                   self.index().previous(member.id),
                    dict(self.settings.sectors), self.settings.summary_words, self.now)
+        return await self._in_pool(process_feed, job, url)
+
+    async def _in_pool(self, work: Callable[[_In], _Out], job: _In, url: str) -> _Out:
+        """`work(job)` in the process pool (a thread for small runs), bounded in time."""
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             executor = self._pool()
-            future = loop.run_in_executor(executor, process_feed, job)
+            future = loop.run_in_executor(executor, work, job)
             try:
                 return await asyncio.wait_for(future, PROCESS_TIMEOUT)
             except TimeoutError as exc:
@@ -362,6 +527,7 @@ class FetchRun:
             except BrokenProcessPool as exc:
                 # A worker died (killed, out of memory): every job in flight fails with it.
                 # Start a fresh pool and try once more, so one feed cannot sink the others.
+                # (Writing twice is harmless: a file that already holds the bytes is left.)
                 if self._executor is executor and executor is not None:
                     executor.shutdown(wait=False, cancel_futures=True)
                     self._executor = None
@@ -379,24 +545,29 @@ class FetchRun:
                 mp_context=multiprocessing.get_context("spawn"))
         return self._executor
 
-    def _write(self, member: Member, posts: list[Post], state: State) -> list[_Written]:
-        written = []
-        records = []
+    async def _write(self, member: Member, posts: list[Post], state: State, *,
+                     url: str) -> list[_Written]:
+        """Give each post its slug and path (here: the index is the run's), then have a worker
+        render and write the files."""
+        index = self.index()
+        takedowns = self.takedowns if self.takedowns is not None and self.takedowns.items \
+            else None
+        items: list[tuple[Post, str, str]] = []
+        new: list[bool] = []
         # Oldest first, so that when two posts want the same slug the older one keeps it.
         for post in sorted(posts, key=lambda p: (p.date, p.guid)):
-            if self.takedowns.covers(member.id, guid=post.guid, url=post.original_url):
+            if takedowns is not None and takedowns.covers(member.id, guid=post.guid,
+                                                          url=post.original_url):
                 continue
-            known = self.index.get(member.id, post.guid)
-            is_new = known is None or not known.exists()
-            slug, path = self.index.assign(post)
-            text = render_post(post, slug=slug, content_mode=member.content)
-            changed = write_atomic(path, text)
-            written.append(_Written(post, slug, is_new, changed))
-            if changed:
-                records.append(post_file_record(self.posts_dir, path, member_id=member.id,
-                                                guid=post.guid, slug=slug, text=text))
-        state.save_post_files(records)
-        return written
+            known = index.get(member.id, post.guid)
+            new.append(known is None or not known.exists())
+            slug, path = index.assign(post)
+            items.append((post, slug, str(path)))
+        rows = await self._in_pool(write_posts, _WriteJob(self.posts_dir, member.id,
+                                                          member.content, items), url)
+        state.save_post_files([row for row in rows if row is not None])
+        return [_Written(post, slug, is_new, row is not None)
+                for (post, slug, _), is_new, row in zip(items, new, rows, strict=True)]
 
     def _record_success(self, feed_state: FeedState, state: State) -> None:
         feed_state.last_success = self.now.timestamp()

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -126,6 +126,8 @@ class State:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._batch_every: float | None = None  # seconds between commits while batching
+        self._last_commit = 0.0
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = self._open()
@@ -172,6 +174,7 @@ class State:
         return [FeedState(*row) for row in rows]
 
     def save(self, feed: FeedState) -> None:
+        self._begin_batched()
         self._db.execute(_UPSERT, [getattr(feed, name) for name in _COLUMNS])
 
     def post_files(self) -> dict[str, PostFile]:
@@ -180,12 +183,19 @@ class State:
                                 "modified FROM post_files")
         return {row[0]: PostFile(*row) for row in rows}
 
+    def post_file_samples(self) -> dict[str, str]:
+        """One cached post file per member (path relative to content/posts): a hint of which
+        members have files, to be checked against the disk before it is believed."""
+        rows = self._db.execute("SELECT member_id, MIN(path) FROM post_files GROUP BY member_id")
+        return {row[0]: row[1] for row in rows}
+
     def save_post_files(self, files: list[PostFile]) -> None:
         if files:
             with self._transaction():
                 self._db.executemany("INSERT OR REPLACE INTO post_files VALUES "
                                      "(?, ?, ?, ?, ?, ?, ?, ?)",
-                                     [astuple(f) for f in files])
+                                     [(f.path, f.mtime_ns, f.size, f.member_id, f.guid, f.slug,
+                                       f.date, f.modified) for f in files])
 
     def forget_post_files(self, paths: list[str]) -> None:
         if paths:
@@ -194,7 +204,39 @@ class State:
                                      [(p,) for p in paths])
 
     @contextmanager
+    def batch(self, *, commit_every: float = 1.0) -> Iterator[State]:
+        """Group the writes of a run into a few transactions instead of one per row.
+
+        A commit per row costs a WAL append each; a run of a thousand members writes a row per
+        member. Inside `batch()`, writes collect in one open transaction that `checkpoint()`
+        commits once `commit_every` seconds have passed, and the end of the block commits the
+        rest. A killed run loses at most the last second of a cache, which the next run rebuilds.
+        """
+        self._batch_every = commit_every
+        self._last_commit = time.monotonic()
+        try:
+            yield self
+        finally:
+            self._batch_every = None
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+
+    def _begin_batched(self) -> None:
+        if self._batch_every is not None and not self._db.in_transaction:
+            self._db.execute("BEGIN")
+
+    def checkpoint(self) -> None:
+        """Commit the open batch if it is older than the batch's `commit_every`."""
+        if (self._batch_every is not None and self._db.in_transaction
+                and time.monotonic() - self._last_commit >= self._batch_every):
+            self._db.execute("COMMIT")
+            self._last_commit = time.monotonic()
+
+    @contextmanager
     def _transaction(self) -> Iterator[None]:
+        if self._db.in_transaction:  # inside a batch: its commit covers these rows too
+            yield
+            return
         self._db.execute("BEGIN")
         try:
             yield
@@ -215,11 +257,14 @@ class State:
         return ThreadState(row[0], row[1], row[2], row[3], validators)
 
     def save_thread(self, thread: ThreadState) -> None:
+        self._begin_batched()
         self._db.execute("INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?)",
                          (thread.post_slug, thread.member_id, thread.count, thread.fetched,
                           json.dumps(thread.validators, sort_keys=True)))
 
     def close(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
         self._db.close()
 
     def __enter__(self) -> State:

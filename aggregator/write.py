@@ -16,8 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aggregator.dates import format_date
-from aggregator.entries import Previous
-from aggregator.models import Post
+from aggregator.models import Post, Previous
 from aggregator.slugs import is_slug, short_hash, slugify
 from aggregator.state import PostFile, State
 
@@ -35,7 +34,10 @@ _META_LINE = re.compile(r"^([A-Za-z0-9_-]+):[ \t]?(.*)$")
 
 def one_line(value: object, *, max_length: int = VALUE_MAX) -> str:
     """A metadata value: control characters and line breaks become spaces, length capped."""
-    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    text = str(value)
+    if not (text.isascii() and text.isprintable()):  # printable ASCII has nothing to remove
+        text = _CONTROL.sub(" ", text)
+    text = " ".join(text.split())
     if len(text) > max_length:
         text = text[: max_length - 1].rstrip() + "…"
     return text
@@ -148,16 +150,19 @@ def _read_post_file(path: str, rel: str, stat: os.stat_result) -> PostFile | Non
 def post_file_record(posts_dir: Path, path: Path, *, member_id: str, guid: str, slug: str,
                      text: str) -> PostFile:
     """The cache row for a file this run just wrote (its header is in `text`)."""
-    stat = path.stat()
-    header = text.split("\n\n", 1)[0]
+    stat = os.stat(path)
+    end = text.find("\n\n")
+    header = text[:end] if end >= 0 else text
     date = modified = None
-    for line in header.splitlines():
+    for line in header.split("\n"):
         if line.startswith("Date: "):
             date = line[6:]
         elif line.startswith("Modified: "):
             modified = line[10:]
-    return PostFile(path.relative_to(posts_dir).as_posix(), stat.st_mtime_ns, stat.st_size,
-                    member_id, guid, slug, date, modified)
+    full, prefix = str(path), f"{posts_dir}{os.sep}"
+    rel = full[len(prefix):] if full.startswith(prefix) else path.relative_to(posts_dir).as_posix()
+    return PostFile(rel.replace(os.sep, "/"), stat.st_mtime_ns, stat.st_size, member_id, guid,
+                    slug, date, modified)
 
 
 class PostIndex:
