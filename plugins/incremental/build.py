@@ -67,15 +67,20 @@ def code_folders(settings: Mapping[str, Any]) -> list[Path]:
 def content_listing(folder: Path) -> str:
     """Every file under the content folder by path, size and modification time."""
     h = hashlib.blake2b(digest_size=20)
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
+    stack = [str(folder)]
+    skip = len(str(folder)) + 1
+    while stack:
+        with os.scandir(stack.pop()) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+                continue
             try:
-                stat = os.stat(path)
+                stat = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            h.update(f"{os.path.relpath(path, folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+            h.update(f"{entry.path[skip:]}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
                      .encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 

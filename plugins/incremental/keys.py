@@ -63,10 +63,17 @@ def canonical(value: Any, *, depth: int = 0, lenient: bool = False) -> str:
     raise Unkeyable(f"cannot digest a {type(value).__name__}")
 
 
+# Settings that change how a build runs, never what it writes.
+HOW_NOT_WHAT = frozenset({"BUILD_PROCESSES", "BUILD_PROCESS_MIN_PAGES", "LOAD_CONTENT_CACHE",
+                          "CACHE_CONTENT", "CACHE_PATH", "GZIP_CACHE", "CHECK_MODIFIED_METHOD",
+                          "CONTENT_CACHING_LAYER", "LOG_FILTER"})
+
+
 def settings_digest(settings: Mapping[str, Any]) -> str:
-    """Every setting except the private ones plugins keep there during a build (`_…`)."""
-    return _hash(canonical({k: v for k, v in settings.items()
-                            if isinstance(k, str) and not k.startswith("_")}, lenient=True))
+    """Every setting that can change the output: not the private ones plugins keep there during
+    a build (`_…`), not those in HOW_NOT_WHAT."""
+    return _hash(canonical({k: v for k, v in settings.items() if isinstance(k, str)
+                            and not k.startswith("_") and k not in HOW_NOT_WHAT}, lenient=True))
 
 
 def tree_digest(folders: Iterable[Path], *, suffixes: tuple[str, ...] = ()) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,8 +82,13 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         return self._site_key
 
     def _relative(self, name: str) -> str:
-        path = str(sanitised_join(self.output_path, name))
-        return os.path.relpath(path, self.output_path).replace(os.sep, "/")
+        """The page's path under the output folder, '/'-separated (the manifest's key). Names
+        that could leave the folder are refused by sanitised_join, as Pelican does."""
+        rel = posixpath.normpath(str(name).replace(os.sep, "/"))
+        if rel.startswith(("/", "../")) or rel == "..":
+            path = str(sanitised_join(self.output_path, name))  # raises for a path outside
+            return os.path.relpath(path, self.output_path).replace(os.sep, "/")
+        return rel
 
     def _unchanged(self, name: str, key: str | None) -> bool:
         """True if the last build wrote `key` to `name` and the file is still as it left it."""

@@ -25,13 +25,15 @@ _PAGINATION = re.compile(r"(^|/)page/[0-9]+/")
 def page_urls(output: Path, site_url: str) -> list[str]:
     """Public URLs of the written pages, sorted, directory-style where the file is index.html."""
     urls = []
-    for folder, dirs, files in os.walk(output):
-        top = Path(folder) == output
+    root = str(output)
+    for folder, dirs, files in os.walk(root):
+        top = folder == root
         dirs[:] = sorted(d for d in dirs if not (top and d in _SKIP_TOP))
+        prefix = "" if top else os.path.relpath(folder, root).replace(os.sep, "/") + "/"
         for name in files:
             if not name.endswith(".html") or name == "404.html":
                 continue
-            rel = (Path(folder) / name).relative_to(output).as_posix()
+            rel = prefix + name
             rel = rel[: -len("index.html")] if rel.endswith("index.html") else rel
             if _PAGINATION.search(rel):
                 continue
