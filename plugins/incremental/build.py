@@ -33,6 +33,7 @@ from aggregator.errors import WriteError
 
 from .generators import NetworkArticlesGenerator
 from .keys import _hash, settings_digest, tree_digest
+from .preread import MIN_FILES_PER_PROCESS, preread
 from .render import MIN_PAGES_PER_PROCESS
 from .writer import IncrementalWriter
 
@@ -160,6 +161,19 @@ class Manifest:
         write_atomic(self.path, json.dumps(data, sort_keys=True, separators=(",", ":")))
 
 
+def forget_caches(cache: Path) -> int:
+    """Remove the files Pelican and the plugins cache at the top of CACHE_PATH (not folders:
+    the avatars' cache is not derived from the content and is kept)."""
+    removed = 0
+    if not cache.is_dir():
+        return 0
+    for entry in os.scandir(cache):
+        if entry.is_file(follow_symlinks=False) and entry.name != MANIFEST_FILE:
+            os.unlink(entry.path)
+            removed += 1
+    return removed
+
+
 def remove_stale(output: Path, before: Mapping[str, Any], now: Mapping[str, Any]) -> int:
     """Delete what the last build wrote and this one did not; prune emptied folders."""
     removed = 0
@@ -199,11 +213,17 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             return
         manifest.forget()
         previous = manifest.pages if manifest.site_key == base_key else {}
-        if manifest.site_key != base_key and self.settings.get("LOAD_CONTENT_CACHE"):
-            # Pelican's content cache holds articles made with the old settings and code.
-            logger.info("Settings, theme or code changed since the last build: content cache "
-                        "not used")
-            self.settings["LOAD_CONTENT_CACHE"] = False
+        if not previous:
+            # A build from scratch, or settings, theme or code changed (or the last build
+            # failed): caches made by other code or settings are not trusted.
+            forgotten = forget_caches(cache)
+            if forgotten:
+                logger.info("Full build: %d cache files of an earlier build removed from %s",
+                            forgotten, cache)
+            processes = int(self.settings.get("BUILD_PROCESSES") or os.cpu_count() or 1)
+            preread(self.settings, f"{NetworkArticlesGenerator.__name__}-Readers", processes,
+                    min_files=int(self.settings.get("BUILD_PROCESS_MIN_PAGES")
+                                  or MIN_FILES_PER_PROCESS))
         self._incremental = (previous, base_key)
         self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
         self._removed = 0

@@ -12,12 +12,14 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import pickle
 import sys
+import tempfile
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pelican import signals
 from pelican.utils import get_relative_path, path_to_url, sanitised_join
@@ -26,6 +28,8 @@ from aggregator.atomic import write_atomic
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+R = TypeVar("R")
 MIN_PAGES_PER_PROCESS = 200  # below this a fork costs more than it saves
 ERROR_BYTES = 64 * 1024
 
@@ -78,46 +82,63 @@ def render_all(output_path: str, jobs: Sequence[Job], processes: int, *,
                min_pages: int = MIN_PAGES_PER_PROCESS) -> None:
     """Render every job, split over `processes` processes (this one included), each with at
     least `min_pages` pages."""
-    processes = max(1, min(processes, len(jobs) // max(1, min_pages) or 1))
+    in_processes(jobs, processes, lambda share: _render_share(output_path, share),
+                 min_items=min_pages)
+
+
+def in_processes(items: Sequence[T], processes: int, work: Callable[[Sequence[T]], R], *,
+                 min_items: int = MIN_PAGES_PER_PROCESS) -> list[R]:
+    """`work` over `items` split in interleaved shares, one per process: this one and forked
+    children, which inherit everything copy-on-write. Returns each share's result (children
+    send theirs back pickled through a temporary file); a failure anywhere is raised here."""
+    processes = max(1, min(processes, len(items) // max(1, min_items) or 1))
     if processes == 1 or not hasattr(os, "fork"):
-        _render_share(output_path, jobs)
-        return
+        return [work(items)]
     sys.stdout.flush()
     sys.stderr.flush()
     # Everything made so far (articles, threads, templates) goes to the permanent generation:
     # the collector stops walking it, so neither process touches (and so copies) those pages.
     gc.freeze()
-    children: list[tuple[int, int]] = []
-    for index in range(1, processes):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: render a share, report a failure through the pipe, exit
-            os.close(read_end)
-            status = 0
-            try:
-                _render_share(output_path, jobs[index::processes])
-            except BaseException:  # noqa: BLE001 - everything goes back to the parent
-                status = 1
-                os.write(write_end, traceback.format_exc().encode()[-ERROR_BYTES:])
-            finally:
-                os.close(write_end)
-                os._exit(status)
-        os.close(write_end)
-        children.append((pid, read_end))
-    failure: BaseException | None = None
-    try:
-        _render_share(output_path, jobs[0::processes])
-    except BaseException as exc:  # noqa: BLE001 - children are waited for first
-        failure = exc
-    errors = []
-    for pid, read_end in children:
-        with os.fdopen(read_end, "rb") as pipe:
-            message = pipe.read(ERROR_BYTES).decode("utf-8", "replace")
-        _pid, status = os.waitpid(pid, 0)
-        if status != 0:
-            errors.append(message.strip() or f"render process {pid} ended with status {status}")
+    children: list[tuple[int, int, str]] = []
+    with tempfile.TemporaryDirectory(prefix="build-share-") as folder:
+        for index in range(1, processes):
+            result_path = os.path.join(folder, f"{index}.pickle")
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: its share, its result to a file, a failure to the pipe
+                os.close(read_end)
+                status = 0
+                try:
+                    result = work(items[index::processes])
+                    with open(result_path, "wb") as handle:
+                        pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException:  # noqa: BLE001 - everything goes back to the parent
+                    status = 1
+                    os.write(write_end, traceback.format_exc().encode()[-ERROR_BYTES:])
+                finally:
+                    os.close(write_end)
+                    os._exit(status)
+            os.close(write_end)
+            children.append((pid, read_end, result_path))
+        failure: BaseException | None = None
+        results: list[R] = []
+        try:
+            results.append(work(items[0::processes]))
+        except BaseException as exc:  # noqa: BLE001 - children are waited for first
+            failure = exc
+        errors = []
+        for pid, read_end, result_path in children:
+            with os.fdopen(read_end, "rb") as pipe:
+                message = pipe.read(ERROR_BYTES).decode("utf-8", "replace")
+            _pid, status = os.waitpid(pid, 0)
+            if status != 0:
+                errors.append(message.strip() or f"process {pid} ended with status {status}")
+            elif failure is None:
+                with open(result_path, "rb") as handle:
+                    results.append(pickle.load(handle))  # noqa: S301 - our own child's file
     gc.unfreeze()
     if failure is not None:
         raise failure
     if errors:
-        raise RenderError("rendering failed in a child process:\n" + "\n".join(errors))
+        raise RenderError("a build process failed:\n" + "\n".join(errors))
+    return results

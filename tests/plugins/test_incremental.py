@@ -210,9 +210,13 @@ def test_a_failed_build_is_followed_by_a_full_one(network: Network,
     assert pelican._writer.log.skipped == 0 and pelican._writer.log.rendered > 100
 
 
-def test_pages_rendered_on_two_processes_are_the_same(network: Network, tmp_path: Path) -> None:
+def test_posts_read_and_pages_rendered_on_two_processes_are_the_same(
+        network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     one = network.full_build(tmp_path / "one", BUILD_PROCESSES=1)
-    two = network.full_build(tmp_path / "two", BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=10)
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.preread"):
+        two = network.full_build(tmp_path / "two", BUILD_PROCESSES=2,
+                                 BUILD_PROCESS_MIN_PAGES=10)
+    assert f"Read {SPEC.posts} new or changed files on 2 processes" in caplog.text
     assert tree(one) == tree(two) == tree(network.output)
 
 
