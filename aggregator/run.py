@@ -15,7 +15,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from aggregator.atomic import write_atomic
+from aggregator.atomic import remove_stale_temp_files, write_atomic
 from aggregator.errors import AggregatorError, FeedError, HttpStatusError
 from aggregator.fetch import Fetcher
 from aggregator.models import FetchResult, Member, Post, Previous
@@ -199,23 +199,6 @@ def _body_hash(member: Member, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _stale_temp_files(root: Path) -> Iterator[Path]:
-    """Remove the temporary files of an interrupted run (`.name.tmp` beside the files it was
-    writing): atomic.remove_stale_temp_files, walking with os.walk, which does not stat every
-    one of 50,000 files as Path.rglob does (a tenth of a second saved on every run)."""
-    if not root.is_dir():
-        return
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            if name.startswith(".") and name.endswith(".tmp"):
-                stale = Path(folder, name)
-                try:
-                    stale.unlink()
-                    yield stale
-                except OSError:
-                    logger.warning("%s: stale temporary file could not be removed", stale)
-
-
 def backoff_delay(failures: int, *, cap: float) -> float:
     """Seconds to wait after `failures` failures in a row: doubling, capped (default a day)."""
     return float(min(cap, BACKOFF_BASE * (2 ** max(0, failures - 1))))
@@ -250,7 +233,7 @@ class FetchRun:
     async def run(self, members: Iterable[Member]) -> RunReport:
         started = time.monotonic()
         members = list(members)
-        for stale in _stale_temp_files(self.settings.content_dir):
+        for stale in remove_stale_temp_files(self.settings.content_dir):
             logger.info("removed %s, left by an interrupted run", stale)
         takedowns_file = (self.settings.takedowns_file or
                           self.settings.members_file.parent / "takedowns.yaml")
