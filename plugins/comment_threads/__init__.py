@@ -35,6 +35,8 @@ from aggregator.clean import clean_url, sanitize_html, without_emails
 from aggregator.errors import WriteError
 from aggregator.threads import arrange, link
 
+from .foldercache import CACHE_FILE as FOLDER_CACHE_FILE
+from .foldercache import FolderCache, code_signature, listing
 from .render import MAX_INDENT, PLAIN_SAFE_EXTENSIONS, plain_paragraphs, thread_html
 
 logger = logging.getLogger(__name__)
@@ -241,6 +243,10 @@ class CommentThreads:
         signature = json.dumps([extensions, repr(configs), output_format, markdown.__version__])
         self.cache = BodyCache(cache_path, signature,
                                load=bool(settings.get("LOAD_CONTENT_CACHE")))
+        self.folder_cache = FolderCache(
+            cache_path.with_name(FOLDER_CACHE_FILE) if cache_path else None,
+            code_signature(signature), CommentNode,
+            load=bool(settings.get("LOAD_CONTENT_CACHE")))
 
     def folders(self) -> dict[str, Path]:
         """Post slug → its comment folder, listed once per build."""
@@ -321,25 +327,30 @@ class CommentThreads:
         folder = self.folders().get(post_slug)
         if folder is None:
             return []
+        key = listing(folder)
+        if key is None:
+            logger.warning("%s: comment folder unreadable, skipped", folder)
+            return []
+        cached = self.folder_cache.get(post_slug, key)
+        if cached is not None:
+            return link_nodes(cached)
         nodes: list[CommentNode] = []
         seen: set[str] = set()
-        try:
-            with os.scandir(folder) as entries:
-                names = sorted(entry.name for entry in entries
-                               if entry.name.endswith(".md") and entry.is_file())
-        except OSError as exc:
-            logger.warning("%s: comment folder unreadable, skipped: %s", folder, exc)
-            return []
-        for name in names:
+        clean = True  # every file usable: the folder can be kept for the next build
+        for name, _size, _mtime in key:
             path = folder / name
             node = self.read(path)
             if node is None:
+                clean = False
                 continue
             if node.slug in seen:
                 logger.warning("%s: a second comment with slug %s, skipped", path, node.slug)
+                clean = False
                 continue
             seen.add(node.slug)
             nodes.append(node)
+        if clean:
+            self.folder_cache.put(post_slug, key, nodes)
         return link_nodes(nodes)
 
     def attach(self, articles: Iterable[Any]) -> None:
@@ -385,6 +396,7 @@ def attach_threads(generator: Any) -> None:
                     *getattr(generator, "drafts", []),
                     *getattr(generator, "drafts_translations", [])])
     threads.cache.save()
+    threads.folder_cache.save()
 
 
 def register() -> None:

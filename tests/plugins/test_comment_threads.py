@@ -260,6 +260,45 @@ def test_rendered_bodies_are_cached_between_builds(tmp_path: Path) -> None:
     assert other.cache.entries == {}  # other Markdown settings: nothing reused
 
 
+def test_unchanged_folders_are_not_read_again(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "comments" / "post"
+    folder.mkdir(parents=True)
+    for slug, reply in (("a", ""), ("b", "Replyto: a\n")):
+        (folder / f"{slug}.md").write_text(f"Author: {slug.upper()}\nDate: 2026-03-01 09:0"
+                                           f"{ord(slug) - 97}:00+00:00\nSlug: {slug}\n{reply}\n"
+                                           f"Comment {slug}.\n", encoding="utf-8")
+    (tmp_path / "comments" / "bad").mkdir()
+    (tmp_path / "comments" / "bad" / "x.md").write_text("Author: No date\n\nx\n")
+    settings = {"PATH": str(tmp_path), "MARKDOWN": {}, "CACHE_CONTENT": True,
+                "LOAD_CONTENT_CACHE": True, "CACHE_PATH": str(tmp_path / "cache")}
+    first = CommentThreads(settings)
+    expected = [(n.slug, n.body_html, [c.slug for c in n.children]) for n in first.thread("post")]
+    assert expected == [("a", "<p>Comment a.</p>", ["b"])]
+    assert first.thread("bad") == []
+    first.folder_cache.save()
+
+    reads: list[Path] = []
+    original = CommentThreads.read
+    monkeypatch.setattr(CommentThreads, "read",
+                        lambda self, path: reads.append(path) or original(self, path))
+    second = CommentThreads(settings)
+    again = second.thread("post")
+    assert [(n.slug, n.body_html, [c.slug for c in n.children]) for n in again] == expected
+    assert reads == []  # nothing read: the listing matched
+    second.thread("bad")
+    assert [p.name for p in reads] == ["x.md"]  # a folder with an unusable file: read each time
+    second.folder_cache.save()
+
+    (folder / "b.md").write_text("Author: B\nDate: 2026-03-01 09:01:00+00:00\nSlug: b\n\n"
+                                 "Edited.\n", encoding="utf-8")  # no longer a reply
+    third = CommentThreads(settings)
+    assert [(n.slug, n.body_html) for n in third.thread("post")] == [
+        ("a", "<p>Comment a.</p>"), ("b", "<p>Edited.</p>")]
+    other = CommentThreads({**settings, "MARKDOWN": {"output_format": "xhtml"}})
+    assert other.folder_cache.entries == {}  # other settings: nothing reused
+
+
 class _Article:
     def __init__(self, slug: str, metadata: dict[str, str]) -> None:
         self.slug = slug

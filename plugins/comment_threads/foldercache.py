@@ -1,0 +1,116 @@
+"""Comment folders already read, kept between builds: a rebuild reads only folders that changed.
+
+A network of 20,000 posts has 60,000 comment files; parsing them all on every hourly build is
+seconds of work for threads that mostly never change. A folder's key is its listing (each
+`.md` file's name, size and modification time); while the key is the same, the comments read
+from it last time are used again. Folders with an unusable file are never kept, so their
+warnings are logged on every build. The cache carries a signature of the code and settings that
+turn files into comments (this plugin, the aggregator's cleaner, the Markdown settings); any
+other signature and it is ignored. It lives in CACHE_PATH, like Pelican's own caches, and
+follows CACHE_CONTENT / LOAD_CONTENT_CACHE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from collections.abc import Sequence
+from dataclasses import astuple, fields
+from pathlib import Path
+from typing import Any
+
+from aggregator.atomic import write_atomic
+from aggregator.errors import WriteError
+
+logger = logging.getLogger(__name__)
+
+CACHE_FILE = "comment_folders.pickle"
+CACHE_VERSION = 1
+Listing = tuple[tuple[str, int, int], ...]  # (name, size, mtime_ns) of each .md file, sorted
+
+
+def code_signature(*extra: str) -> str:
+    """This package's code and the aggregator's cleaner, plus `extra` (settings)."""
+    import aggregator.clean
+
+    h = hashlib.blake2b(digest_size=16)
+    here = Path(__file__).parent
+    for path in sorted(here.glob("*.py")) + [Path(aggregator.clean.__file__)]:
+        h.update(path.read_bytes())
+    for part in extra:
+        h.update(part.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def listing(folder: Path) -> Listing | None:
+    """The folder's `.md` files by name, size and mtime; None if it cannot be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            found = []
+            for entry in entries:
+                if entry.name.endswith(".md") and entry.is_file():
+                    stat = entry.stat()
+                    found.append((entry.name, stat.st_size, stat.st_mtime_ns))
+    except OSError:
+        return None
+    return tuple(sorted(found))
+
+
+class FolderCache:
+    """Post slug → (listing, the comments read from it as field tuples)."""
+
+    def __init__(self, path: Path | None, signature: str, node_type: type, *,
+                 load: bool) -> None:
+        self.path = path
+        self.signature = signature
+        self.node_type = node_type
+        self.names = [f.name for f in fields(node_type)]
+        self.entries: dict[str, tuple[Listing, list[tuple[Any, ...]]]] = {}
+        self.used: dict[str, tuple[Listing, list[tuple[Any, ...]]]] = {}
+        self.changed = False
+        if path is not None and load:
+            self.entries = self._load(path)
+
+    def _load(self, path: Path) -> dict[str, tuple[Listing, list[tuple[Any, ...]]]]:
+        try:
+            with path.open("rb") as handle:
+                data = pickle.load(handle)  # noqa: S301 - our own cache, as Pelican's are
+        except FileNotFoundError:
+            return {}
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as exc:
+            logger.warning("%s: comment folder cache unreadable, rebuilt: %s", path, exc)
+            return {}
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION \
+                or data.get("signature") != self.signature \
+                or data.get("fields") != self.names or not isinstance(data.get("folders"), dict):
+            return {}
+        return data["folders"]  # type: ignore[no-any-return]
+
+    def get(self, slug: str, key: Listing) -> list[Any] | None:
+        """The comments of an unchanged folder, as fresh nodes (no children yet)."""
+        entry = self.entries.get(slug)
+        if entry is None or entry[0] != key:
+            self.changed = True
+            return None
+        self.used[slug] = entry
+        fresh = {"children": list, "depth": int}  # set by threading: never shared with the cache
+        return [self.node_type(**{name: fresh[name]() if name in fresh else value
+                                  for name, value in zip(self.names, values, strict=True)})
+                for values in entry[1]]
+
+    def put(self, slug: str, key: Listing, nodes: Sequence[Any]) -> None:
+        self.used[slug] = (key, [astuple(node) for node in nodes])
+        self.changed = True
+
+    def save(self) -> None:
+        """Keep the folders used in this build (others are dropped), atomically."""
+        if self.path is None or (not self.changed and len(self.used) == len(self.entries)):
+            return
+        data = {"version": CACHE_VERSION, "signature": self.signature, "fields": self.names,
+                "folders": self.used}
+        try:
+            write_atomic(self.path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        except WriteError as exc:
+            logger.warning("comment folder cache not saved: %s", exc)
