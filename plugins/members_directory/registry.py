@@ -13,6 +13,7 @@ from typing import Any
 
 from aggregator.members import load_members
 from aggregator.models import Member
+from aggregator.registry_cache import load_members_cached
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,12 @@ def load_registry(settings: Mapping[str, Any]) -> list[Member]:
     memo = settings.get(_MEMO)
     if stamp is not None and memo is not None and memo[0] == stamp:
         return list(memo[1])
-    members = load_members(path, sectors=settings.get("SECTORS") or None,
-                           regions=settings.get("REGIONS") or None)
+    sectors, regions = settings.get("SECTORS") or None, settings.get("REGIONS") or None
+    cache = settings.get("CACHE_PATH") if settings.get("CACHE_CONTENT") else None
+    if cache:  # validated once, kept in the build's cache while the file and code are the same
+        members = load_members_cached(path, Path(str(cache)), sectors=sectors, regions=regions)
+    else:
+        members = load_members(path, sectors=sectors, regions=regions)
     logger.debug("members_directory: %d members read from %s", len(members), path)
     if stamp is not None and isinstance(settings, dict):
         settings[_MEMO] = (stamp, tuple(members))
