@@ -17,7 +17,7 @@ import logging
 import os
 import pickle
 from collections.abc import Sequence
-from dataclasses import astuple, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,12 @@ class FolderCache:
                 for values in entry[1]]
 
     def put(self, slug: str, key: Listing, nodes: Sequence[Any]) -> None:
-        self.used[slug] = (key, [astuple(node) for node in nodes])
+        """Keep a folder's comments, read and not yet threaded (no children: nothing deep to
+        copy; `dataclasses.astuple` would deep-copy every field, seconds for 60,000)."""
+        unthreaded = {"children": (), "depth": 0}  # threading fills these in, later
+        self.used[slug] = (key, [tuple(unthreaded[name] if name in unthreaded
+                                       else getattr(node, name) for name in self.names)
+                                 for node in nodes])
         self.changed = True
 
     def save(self) -> None:

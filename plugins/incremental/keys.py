@@ -107,13 +107,18 @@ def article_digest(article: Any) -> str:
     if cached is not None:
         return str(cached)
     metadata = getattr(article, "metadata", None) or {}
-    meta = []
-    for key in sorted(metadata):
-        value = metadata[key]
-        if isinstance(value, list | tuple):
-            meta.append(f"{key}=[{','.join(_value(v) for v in value)}]")
-        else:
-            meta.append(f"{key}={_value(value)}")
+    # Metadata values are text, dates and Pelican's tags, categories and authors, whose repr is
+    # their type and name (their slug and URL follow from the name, the settings and the
+    # registry, all in the site key). Anything whose repr is not stable is spelled out.
+    meta = [repr(sorted(metadata.items(), key=lambda item: str(item[0])))]
+    if " at 0x" in meta[0]:
+        meta = []
+        for key in sorted(metadata):
+            value = metadata[key]
+            if isinstance(value, list | tuple):
+                meta.append(f"{key}=[{','.join(_value(v) for v in value)}]")
+            else:
+                meta.append(f"{key}={_value(value)}")
     digest = _hash(type(article).__name__, str(getattr(article, "source_path", "")),
                    str(getattr(article, "_content", "")), *meta, str(article.url),
                    str(article.save_as), str(getattr(article, "status", "")),

@@ -6,6 +6,7 @@ what is tested.
 
 from __future__ import annotations
 
+import pickle
 import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -277,6 +278,11 @@ def test_unchanged_folders_are_not_read_again(tmp_path: Path,
     assert expected == [("a", "<p>Comment a.</p>", ["b"])]
     assert first.thread("bad") == []
     first.folder_cache.save()
+    saved = pickle.loads((tmp_path / "cache" / "comment_folders.pickle").read_bytes())
+    children = saved["fields"].index("children")
+    assert set(saved["folders"]) == {"post"}  # not the folder with an unusable file
+    assert all(values[children] == () for _key, rows in saved["folders"].values()
+               for values in rows)  # kept unthreaded: "a"'s reply is not stored inside it
 
     reads: list[Path] = []
     original = CommentThreads.read
