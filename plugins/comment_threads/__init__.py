@@ -243,8 +243,9 @@ class CommentThreads:
         signature = json.dumps([extensions, repr(configs), output_format, markdown.__version__])
         self.cache = BodyCache(cache_path, signature,
                                load=bool(settings.get("LOAD_CONTENT_CACHE")))
+        keep_folders = cache_path is not None and settings.get("COMMENT_FOLDER_CACHE", True)
         self.folder_cache = FolderCache(
-            cache_path.with_name(FOLDER_CACHE_FILE) if cache_path else None,
+            cache_path.with_name(FOLDER_CACHE_FILE) if keep_folders and cache_path else None,
             code_signature(signature), CommentNode,
             load=bool(settings.get("LOAD_CONTENT_CACHE")))
 

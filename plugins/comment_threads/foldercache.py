@@ -103,6 +103,8 @@ class FolderCache:
     def put(self, slug: str, key: Listing, nodes: Sequence[Any]) -> None:
         """Keep a folder's comments, read and not yet threaded (no children: nothing deep to
         copy; `dataclasses.astuple` would deep-copy every field, seconds for 60,000)."""
+        if self.path is None:
+            return
         unthreaded = {"children": (), "depth": 0}  # threading fills these in, later
         self.used[slug] = (key, [tuple(unthreaded[name] if name in unthreaded
                                        else getattr(node, name) for name in self.names)
