@@ -328,7 +328,7 @@ class CommentThreads:
         folder = self.folders().get(post_slug)
         if folder is None:
             return []
-        key = listing(folder)
+        key = listing(folder, stamps=self.folder_cache.path is not None)
         if key is None:
             logger.warning("%s: comment folder unreadable, skipped", folder)
             return []

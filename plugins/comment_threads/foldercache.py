@@ -44,15 +44,17 @@ def code_signature(*extra: str) -> str:
     return h.hexdigest()
 
 
-def listing(folder: Path) -> Listing | None:
-    """The folder's `.md` files by name, size and mtime; None if it cannot be listed."""
+def listing(folder: Path, *, stamps: bool = True) -> Listing | None:
+    """The folder's `.md` files by name, size and mtime (0, 0 without `stamps`: no cache to
+    compare with, no stat per file); None if it cannot be listed."""
     try:
         with os.scandir(folder) as entries:
             found = []
             for entry in entries:
                 if entry.name.endswith(".md") and entry.is_file():
-                    stat = entry.stat()
-                    found.append((entry.name, stat.st_size, stat.st_mtime_ns))
+                    stat = entry.stat() if stamps else None
+                    found.append((entry.name, stat.st_size if stat else 0,
+                                  stat.st_mtime_ns if stat else 0))
     except OSError:
         return None
     return tuple(sorted(found))

@@ -220,10 +220,9 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             if forgotten:
                 logger.info("Full build: %d cache files of an earlier build removed from %s",
                             forgotten, cache)
-            processes = int(self.settings.get("BUILD_PROCESSES") or os.cpu_count() or 1)
+            processes, min_items = self._processes()
             preread(self.settings, f"{NetworkArticlesGenerator.__name__}-Readers", processes,
-                    min_files=int(self.settings.get("BUILD_PROCESS_MIN_PAGES")
-                                  or MIN_FILES_PER_PROCESS))
+                    min_files=min_items or MIN_FILES_PER_PROCESS)
         self._incremental = (previous, base_key)
         self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
         self._removed = 0
@@ -249,6 +248,12 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                        for suffix in ("", "-wal")),
                      _file_stamp(_project_path(settings, "TAKEDOWNS_FILE", "takedowns.yaml")))
 
+    def _processes(self) -> tuple[int, int]:
+        """BUILD_PROCESSES (default: one per core) and BUILD_PROCESS_MIN_PAGES (0: each step's
+        own minimum of files or pages per process)."""
+        return (int(self.settings.get("BUILD_PROCESSES") or os.cpu_count() or 1),
+                int(self.settings.get("BUILD_PROCESS_MIN_PAGES") or 0))
+
     def _get_generator_classes(self) -> list[type]:
         """Pelican's generators, with its ArticlesGenerator replaced by ours (generators.py)."""
         return [NetworkArticlesGenerator if cls is ArticlesGenerator else cls
@@ -271,9 +276,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         if outputs:
             last = outputs[-1]
             original = last.generate_output
-            processes = int(self.settings.get("BUILD_PROCESSES") or os.cpu_count() or 1)
-            min_pages = int(self.settings.get("BUILD_PROCESS_MIN_PAGES")
-                            or MIN_PAGES_PER_PROCESS)
+            processes, min_items = self._processes()
+            min_pages = min_items or MIN_PAGES_PER_PROCESS
 
             def generate_output(any_writer: Any) -> None:
                 original(any_writer)

@@ -112,25 +112,13 @@ def article_digest(article: Any) -> str:
     # registry, all in the site key). Anything whose repr is not stable is spelled out.
     meta = [repr(sorted(metadata.items(), key=lambda item: str(item[0])))]
     if " at 0x" in meta[0]:
-        meta = []
-        for key in sorted(metadata):
-            value = metadata[key]
-            if isinstance(value, list | tuple):
-                meta.append(f"{key}=[{','.join(_value(v) for v in value)}]")
-            else:
-                meta.append(f"{key}={_value(value)}")
+        meta = [f"{key}={value_digest(metadata[key])}" for key in sorted(metadata)]
     digest = _hash(type(article).__name__, str(getattr(article, "source_path", "")),
                    str(getattr(article, "_content", "")), *meta, str(article.url),
                    str(article.save_as), str(getattr(article, "status", "")),
                    repr(getattr(article, "comment_count", None)))
     setattr(article, DIGEST_ATTRIBUTE, digest)
     return digest
-
-
-def _value(value: Any) -> str:
-    if hasattr(value, "slug") and hasattr(value, "name") and hasattr(value, "url"):
-        return _url_wrapper(value)
-    return canonical(value)
 
 
 def thread_digest(roots: Iterable[Any] | None) -> str:

@@ -90,18 +90,6 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             return os.path.relpath(path, self.output_path).replace(os.sep, "/")
         return rel
 
-    def _unchanged(self, name: str, key: str | None) -> bool:
-        """True if the last build wrote `key` to `name` and the file is still as it left it."""
-        if not key:
-            return False
-        rel = self._relative(name)
-        before = self.previous.get(rel)
-        if not before or before[0] != key:
-            return False
-        try:
-            return bool(os.stat(os.path.join(self.output_path, rel)).st_size == before[1])
-        except OSError:
-            return False
 
     def _record(self, name: str, key: str | None) -> None:
         rel = self._relative(name)
@@ -131,11 +119,20 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         return True
 
     def _skip(self, name: str, key: str | None) -> bool:
-        """True if the page is unchanged: counted as written, not rendered."""
-        if not self._unchanged(name, key):
+        """True if the last build wrote `key` to `name` and the file is still as it left it:
+        the page is counted as written, not rendered."""
+        if not key:
             return False
         rel = self._relative(name)
-        self.log.pages[rel] = self.previous[rel]
+        before = self.previous.get(rel)
+        if not before or before[0] != key:
+            return False
+        try:
+            if os.stat(os.path.join(self.output_path, rel)).st_size != before[1]:
+                return False
+        except OSError:
+            return False
+        self.log.pages[rel] = before
         self.log.skipped += 1
         return True
 
@@ -256,6 +253,7 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         for job, key in queued:
             self.log.rendered += 1
             self._record(job.name, key)
+
 
 def _oldest_first(items: list[Any]) -> bool:
     """Pelican passes `articles` newest first and `dates` in NEWEST_FIRST_ARCHIVES order."""

@@ -43,10 +43,15 @@ def signature() -> str:
     return hashlib.blake2b(code + version("nh3").encode(), digest_size=12).hexdigest()
 
 
+def _base_url(metadata: dict[str, Any]) -> str | None:
+    """Relative links in a post resolve against its original URL."""
+    base = metadata.get("original_url")
+    return base if isinstance(base, str) else None
+
+
 def _clean_metadata(metadata: dict[str, Any], content: str | None) -> str | None:
     """Clean an aggregated post's body and `summary` metadata; sign the metadata."""
-    base = metadata.get("original_url")
-    base_url = base if isinstance(base, str) else None
+    base_url = _base_url(metadata)
     if isinstance(metadata.get("summary"), str):
         metadata["summary"] = sanitize_html(metadata["summary"], base_url=base_url)
     metadata[SIGNED] = signature()
@@ -79,8 +84,7 @@ def sanitize_content(content: Any) -> None:
     metadata = getattr(content, "metadata", None)
     if not isinstance(metadata, dict) or "member" not in metadata:
         return
-    base = metadata.get("original_url")
-    base_url = base if isinstance(base, str) else None
+    base_url = _base_url(metadata)
     body = getattr(content, "_content", None)
     if isinstance(body, str):
         content._content = sanitize_html(body, base_url=base_url)
