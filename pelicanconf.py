@@ -194,16 +194,18 @@ TAG_FEED_ATOM = None
 CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CHECK_MODIFIED_METHOD = "sha256"
-# The reader's output is cached (Markdown is read once). Not the "generator" layer: it pickles
-# each article's context, which by then links every article to its neighbours.
-CONTENT_CACHING_LAYER = "reader"
+# The "generator" layer: our articles generator keeps each Article as Pelican made it, keyed by
+# its file's stamp (plugins/incremental/store.py), so a publish does not read or construct the
+# posts that did not change. (Pelican's own generator cache would pickle each article with the
+# whole build context; the pages generator keeps none.)
+CONTENT_CACHING_LAYER = "generator"
 GZIP_CACHE = False  # at 20,000 posts gzip costs seconds on every build; disk is cheaper
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
 
-# plugins/comment_threads can keep each comment folder's parsed comments between builds
-# (foldercache.py). Measured at 20,000 posts / 60,000 comments it saves ~3 s of an incremental
-# build and costs ~5 s of a full one (issue 3's limit is on the full build): off.
-COMMENT_FOLDER_CACHE = False
+# plugins/comment_threads keeps each comment folder's parsed comments between builds
+# (foldercache.py): a publish reads only the folders that changed. A full build reads them all
+# on every core first (the build_preread signal of plugins/incremental).
+COMMENT_FOLDER_CACHE = True
 
 # --- Avatars (plugins/avatars): fetched at build time with the aggregator's HTTP client -------
 AVATARS_SIZE = 96  # pixels square; a 2x copy is made too

@@ -21,12 +21,13 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import blinker
 import markdown
 from pelican import signals
 
@@ -36,7 +37,7 @@ from aggregator.errors import WriteError
 from aggregator.threads import arrange, link
 
 from .foldercache import CACHE_FILE as FOLDER_CACHE_FILE
-from .foldercache import FolderCache, code_signature, listing
+from .foldercache import FolderCache, Listing, Row, code_signature, listing
 from .render import MAX_INDENT, PLAIN_SAFE_EXTENSIONS, plain_paragraphs, thread_html
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ COMMENTS_DIR = "comments"
 CACHE_FILE = "comment_threads.json"
 CACHE_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
+BUILD_PREREAD = "build_preread"  # sent by plugins/incremental before a full build
+PREREAD_KEY = "_comment_threads_preread"  # settings key: the threads read by preread_threads
+MIN_FOLDERS_PER_PROCESS = 200
 AUTHOR_MAX = 100
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*)$")
@@ -236,6 +240,7 @@ class CommentThreads:
                           and (not configs.get(name) or name.endswith("codehilite"))
                           for name in extensions)
         self._folders: dict[str, Path] | None = None
+        self._quiet = False
         self._websites: dict[str, str | None] = {}  # commenters come back: each URL checked once
         cache_path = None
         if settings.get("CACHE_CONTENT") and settings.get("CACHE_PATH"):
@@ -260,17 +265,20 @@ class CommentThreads:
                             self._folders[entry.name] = Path(entry.path)
         return self._folders
 
+    def _warn(self, message: str, *args: Any) -> None:
+        (logger.debug if self._quiet else logger.warning)(message, *args)
+
     def read(self, path: Path) -> CommentNode | None:
         """One comment file → a node (no children yet), or None (logged) if it is unusable."""
         try:
             with path.open("rb") as file:
                 data = file.read(MAX_FILE_BYTES + 1)
             if len(data) > MAX_FILE_BYTES:
-                logger.warning("%s: comment file over %d bytes, skipped", path, MAX_FILE_BYTES)
+                self._warn("%s: comment file over %d bytes, skipped", path, MAX_FILE_BYTES)
                 return None
             text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            logger.warning("%s: comment file unreadable, skipped: %s", path, exc)
+            self._warn("%s: comment file unreadable, skipped: %s", path, exc)
             return None
         # newlines as text mode reads them: \r\n and a lone \r are line ends
         text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
@@ -283,7 +291,7 @@ class CommentThreads:
         slug = meta.get("slug") or path.stem
         date = _parse_date(meta.get("date", ""))
         if not _SLUG.match(slug) or date is None:
-            logger.warning("%s: comment file without a valid slug or date, skipped", path)
+            self._warn("%s: comment file without a valid slug or date, skipped", path)
             return None
         reply_to = meta.get("replyto") or None
         if reply_to is not None and not _SLUG.match(reply_to):
@@ -323,21 +331,12 @@ class CommentThreads:
         self.cache.put(key, html)
         return html
 
-    def thread(self, post_slug: str) -> list[CommentNode]:
-        """The top-level comments of a post, each with its replies, oldest first."""
-        folder = self.folders().get(post_slug)
-        if folder is None:
-            return []
-        key = listing(folder, stamps=self.folder_cache.path is not None)
-        if key is None:
-            logger.warning("%s: comment folder unreadable, skipped", folder)
-            return []
-        cached = self.folder_cache.get(post_slug, key)
-        if cached is not None:
-            return link_nodes(cached)
+    def read_folder(self, folder: Path, key: Listing) -> tuple[list[CommentNode], bool]:
+        """The comments of one folder listed as `key` (no children yet), and whether every file
+        was usable (only then may the folder be kept for the next build)."""
         nodes: list[CommentNode] = []
         seen: set[str] = set()
-        clean = True  # every file usable: the folder can be kept for the next build
+        clean = True
         for name, _size, _mtime in key:
             path = folder / name
             node = self.read(path)
@@ -345,14 +344,55 @@ class CommentThreads:
                 clean = False
                 continue
             if node.slug in seen:
-                logger.warning("%s: a second comment with slug %s, skipped", path, node.slug)
+                self._warn("%s: a second comment with slug %s, skipped", path, node.slug)
                 clean = False
                 continue
             seen.add(node.slug)
             nodes.append(node)
+        return nodes, clean
+
+    def thread(self, post_slug: str) -> list[CommentNode]:
+        """The top-level comments of a post, each with its replies, oldest first."""
+        return self.thread_and_digest(post_slug)[0]
+
+    def thread_and_digest(self, post_slug: str) -> tuple[list[CommentNode], str | None]:
+        """The thread, and a digest of the files it is made from (their names, sizes and
+        modification times; None when they were not stamped): a page showing the thread is
+        unchanged while the digest and the code are."""
+        folder = self.folders().get(post_slug)
+        if folder is None:
+            return [], "none"
+        key = self.folder_cache.key(post_slug)  # read by preread_threads just now
+        if key is not None:
+            return link_nodes(self.folder_cache.get(post_slug, key) or []), _digest(key)
+        key = listing(folder, stamps=self.folder_cache.path is not None)
+        if key is None:
+            logger.warning("%s: comment folder unreadable, skipped", folder)
+            return [], None
+        digest = _digest(key) if self.folder_cache.path is not None else None
+        cached = self.folder_cache.get(post_slug, key)
+        if cached is not None:
+            return link_nodes(cached), digest
+        nodes, clean = self.read_folder(folder, key)
         if clean:
             self.folder_cache.put(post_slug, key, nodes)
-        return link_nodes(nodes)
+        return link_nodes(nodes), digest
+
+    def preread(self, slugs: Sequence[str]) -> tuple[list[tuple[str, Listing, list[Row]]],
+                                                     dict[str, str]]:
+        """Read the folders of `slugs` for the folder cache (one process's share of a full
+        build): each usable folder's listing and rows, and the bodies Markdown rendered."""
+        self._quiet = True  # folders with an unusable file are read again, and reported, later
+        rows = []
+        folders = self.folders()
+        for slug in slugs:
+            key = listing(folders[slug])
+            if key is None:
+                continue  # thread() reports it
+            nodes, clean = self.read_folder(folders[slug], key)
+            if clean:
+                rows.append((slug, key, self.folder_cache.rows(nodes)))
+        return rows, self.cache.used
 
     def attach(self, articles: Iterable[Any]) -> None:
         """Set `comments` (top-level nodes) and `comment_count` (an int) on each article.
@@ -363,13 +403,20 @@ class CommentThreads:
         """
         for article in articles:
             slug = getattr(article, "slug", None)
-            roots = self.thread(slug) if isinstance(slug, str) and _SLUG.match(slug) else []
+            roots, digest = (self.thread_and_digest(slug) if isinstance(slug, str)
+                             and _SLUG.match(slug) else ([], "none"))
             article.comments = roots
+            article.comments_digest = digest
             if roots:
                 article.comment_count = count_comments(roots)
             else:
                 metadata = getattr(article, "metadata", None) or {}
                 article.comment_count = feed_count(metadata.get("comment_count"))
+
+
+def _digest(key: Listing) -> str:
+    return hashlib.blake2b(repr(key).encode("utf-8", "surrogatepass"),
+                           digest_size=16).hexdigest()
 
 
 def link_nodes(nodes: list[CommentNode]) -> list[CommentNode]:
@@ -390,9 +437,31 @@ def configure(pelican: Any) -> None:
                                  "comment_thread_html": thread_html}
 
 
+def preread_threads(sender: Any, *, settings: dict[str, Any], processes: int,
+                    run_in_processes: Callable[..., list[Any]], min_items: int = 0,
+                    **_: Any) -> None:
+    """build_preread (plugins/incremental, full builds): read every comment folder on
+    `processes` processes into the folder cache, which attach_threads then finds in
+    `settings` instead of reading 60,000 files on one core."""
+    threads = CommentThreads(settings)
+    if threads.folder_cache.path is None:
+        return
+    slugs = sorted(threads.folders())
+    minimum = min_items or MIN_FOLDERS_PER_PROCESS
+    if processes < 2 or len(slugs) < 2 * minimum:
+        return  # attach_threads reads them as fast on this one
+    shares = run_in_processes(slugs, processes, threads.preread, min_items=minimum)
+    for rows, bodies in shares:
+        for slug, key, values in rows:
+            threads.folder_cache.put_rows(slug, key, values)
+        threads.cache.used.update(bodies)
+    settings[PREREAD_KEY] = threads
+    logger.info("Read %d comment folders on %d processes", len(slugs), len(shares))
+
+
 def attach_threads(generator: Any) -> None:
     """article_generator_finalized: give every article (translations and drafts too) its thread."""
-    threads = CommentThreads(generator.settings)
+    threads = generator.settings.pop(PREREAD_KEY, None) or CommentThreads(generator.settings)
     threads.attach([*generator.articles, *generator.translations,
                     *getattr(generator, "drafts", []),
                     *getattr(generator, "drafts_translations", [])])
@@ -404,3 +473,4 @@ def register() -> None:
     """Pelican's entry point."""
     signals.initialized.connect(configure)
     signals.article_generator_finalized.connect(attach_threads)
+    blinker.signal(BUILD_PREREAD).connect(preread_threads)

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 CACHE_FILE = "comment_folders.pickle"
 CACHE_VERSION = 1
 Listing = tuple[tuple[str, int, int], ...]  # (name, size, mtime_ns) of each .md file, sorted
+Row = tuple[Any, ...]  # a comment's fields, in the node type's order, unthreaded
 
 
 def code_signature(*extra: str) -> str:
@@ -69,13 +70,14 @@ class FolderCache:
         self.signature = signature
         self.node_type = node_type
         self.names = [f.name for f in fields(node_type)]
-        self.entries: dict[str, tuple[Listing, list[tuple[Any, ...]]]] = {}
-        self.used: dict[str, tuple[Listing, list[tuple[Any, ...]]]] = {}
+        self.entries: dict[str, tuple[Listing, list[Row]]] = {}
+        self.used: dict[str, tuple[Listing, list[Row]]] = {}
         self.changed = False
+        self.fresh: set[str] = set()  # folders put in this build: no need to list them again
         if path is not None and load:
             self.entries = self._load(path)
 
-    def _load(self, path: Path) -> dict[str, tuple[Listing, list[tuple[Any, ...]]]]:
+    def _load(self, path: Path) -> dict[str, tuple[Listing, list[Row]]]:
         try:
             with path.open("rb") as handle:
                 data = pickle.load(handle)  # noqa: S301 - our own cache, as Pelican's are
@@ -97,21 +99,39 @@ class FolderCache:
             self.changed = True
             return None
         self.used[slug] = entry
-        fresh = {"children": list, "depth": int}  # set by threading: never shared with the cache
-        return [self.node_type(**{name: fresh[name]() if name in fresh else value
-                                  for name, value in zip(self.names, values, strict=True)})
-                for values in entry[1]]
+        return self._nodes(entry[1])
+
+    def _nodes(self, rows: list[Row]) -> list[Any]:
+        nodes = [self.node_type(*values) for values in rows]
+        for node in nodes:  # set by threading: never shared with the cache
+            node.children = []
+            node.depth = 0
+        return nodes
+
+    def rows(self, nodes: Sequence[Any]) -> list[Row]:
+        """A folder's comments, read and not yet threaded, as field tuples (no children:
+        nothing deep to copy; `dataclasses.astuple` would deep-copy every field, seconds for
+        60,000)."""
+        unthreaded = {"children": (), "depth": 0}  # threading fills these in, later
+        return [tuple(unthreaded[name] if name in unthreaded else getattr(node, name)
+                      for name in self.names) for node in nodes]
 
     def put(self, slug: str, key: Listing, nodes: Sequence[Any]) -> None:
-        """Keep a folder's comments, read and not yet threaded (no children: nothing deep to
-        copy; `dataclasses.astuple` would deep-copy every field, seconds for 60,000)."""
+        """Keep a folder's comments for the next build."""
+        if self.path is not None:
+            self.put_rows(slug, key, self.rows(nodes))
+
+    def put_rows(self, slug: str, key: Listing, rows: list[Row]) -> None:
+        """Keep a folder's comments, as `rows` made them, for this build and the next."""
         if self.path is None:
             return
-        unthreaded = {"children": (), "depth": 0}  # threading fills these in, later
-        self.used[slug] = (key, [tuple(unthreaded[name] if name in unthreaded
-                                       else getattr(node, name) for name in self.names)
-                                 for node in nodes])
+        self.entries[slug] = self.used[slug] = (key, rows)
+        self.fresh.add(slug)
         self.changed = True
+
+    def key(self, slug: str) -> Listing | None:
+        """The listing of a folder put in this build (it need not be listed again)."""
+        return self.entries[slug][0] if slug in self.fresh else None
 
     def save(self) -> None:
         """Keep the folders used in this build (others are dropped), atomically."""

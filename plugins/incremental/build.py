@@ -15,6 +15,7 @@ a full one. `make clean` (or deleting the cache) forces a full build too.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -22,19 +23,22 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import blinker
 from pelican import Pelican, signals
-from pelican.generators import ArticlesGenerator
+from pelican.generators import ArticlesGenerator, PagesGenerator
 
 from aggregator.atomic import write_atomic
 from aggregator.errors import WriteError
 
-from .generators import NetworkArticlesGenerator
+from .generators import STORE_KEYS, NetworkArticlesGenerator, NetworkPagesGenerator
 from .keys import _hash, settings_digest, tree_digest
-from .preread import MIN_FILES_PER_PROCESS, preread
-from .render import MIN_PAGES_PER_PROCESS
+from .preread import BUILD_PREREAD, MIN_FILES_PER_PROCESS, PREREAD_KEY, preread
+from .render import MIN_PAGES_PER_PROCESS, in_processes
+from .store import ArticleStore
 from .writer import IncrementalWriter
 
 logger = logging.getLogger(__name__)
@@ -66,7 +70,8 @@ def code_folders(settings: Mapping[str, Any]) -> list[Path]:
 
 
 def content_listing(folder: Path) -> str:
-    """Every file under the content folder by path, size and modification time."""
+    """Every file under the content folder by path, size, modification time and inode (a file
+    renamed over another is new, whatever its size and time)."""
     h = hashlib.blake2b(digest_size=20)
     stack = [str(folder)]
     skip = len(str(folder)) + 1
@@ -81,8 +86,8 @@ def content_listing(folder: Path) -> str:
                 stat = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            h.update(f"{entry.path[skip:]}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
-                     .encode("utf-8", "surrogateescape"))
+            h.update(f"{entry.path[skip:]}\0{stat.st_size}\0{stat.st_mtime_ns}\0"
+                     f"{stat.st_ino}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -221,28 +226,50 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 logger.info("Full build: %d cache files of an earlier build removed from %s",
                             forgotten, cache)
             processes, min_items = self._processes()
-            preread(self.settings, f"{NetworkArticlesGenerator.__name__}-Readers", processes,
-                    min_files=min_items or MIN_FILES_PER_PROCESS)
+            self.settings[PREREAD_KEY] = preread(self.settings, processes,
+                                                 min_files=min_items or MIN_FILES_PER_PROCESS)
+            blinker.signal(BUILD_PREREAD).send(self, settings=self.settings,
+                                               processes=processes, min_items=min_items,
+                                               run_in_processes=in_processes)
+        # The article store (store.py) keeps articles for this code and settings; what it
+        # keeps of finished articles (URLs, digests) also needs the same registry.
+        self.settings[STORE_KEYS] = (base_key, _hash(base_key, self._registry_stamp()))
         self._incremental = (previous, base_key)
         self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
         self._removed = 0
         signals.all_generators_finalized.connect(self._keep_generators, weak=False)
+        succeeded = False
         try:
             super().run()
+            succeeded = True
         finally:
             signals.all_generators_finalized.disconnect(self._keep_generators)
+            gc.unfreeze()
+            self.settings.pop(PREREAD_KEY, None)
+            stores = [g for g in getattr(self, "_generators", [])
+                      if isinstance(getattr(g, "store", None), ArticleStore)]
+            for generator in stores:  # after a failure: closed, not updated
+                if succeeded:
+                    generator.store.save_extras(chain(
+                        generator.articles, generator.translations, generator.hidden_articles,
+                        generator.hidden_translations, generator.drafts,
+                        generator.drafts_translations))
+                generator.store.close()
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)
         manifest.save(fingerprint, base_key, writer.log.pages)
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 
+    def _registry_stamp(self) -> str:
+        return _file_stamp(_project_path(self.settings, "MEMBERS_FILE", "members.yaml"))
+
     def _fingerprint(self, base_key: str) -> str:
         """Everything a build reads: if it is the same, so is the site."""
         settings = self.settings
         return _hash(base_key, str(Path(self.output_path).resolve()), today(settings),
                      content_listing(Path(self.path)),
-                     _file_stamp(_project_path(settings, "MEMBERS_FILE", "members.yaml")),
+                     self._registry_stamp(),
                      *(_file_stamp(Path(str(_project_path(settings, "AGGREGATOR_STATE",
                                                           "var/state.sqlite3")) + suffix))
                        for suffix in ("", "-wal")),
@@ -256,13 +283,16 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
 
     def _get_generator_classes(self) -> list[type]:
         """Pelican's generators, with its ArticlesGenerator replaced by ours (generators.py)."""
-        return [NetworkArticlesGenerator if cls is ArticlesGenerator else cls
-                for cls in super()._get_generator_classes()]
+        ours = {ArticlesGenerator: NetworkArticlesGenerator, PagesGenerator: NetworkPagesGenerator}
+        return [ours.get(cls, cls) for cls in super()._get_generator_classes()]
 
     def _keep_generators(self, generators: list[Any]) -> None:
         """all_generators_finalized: note this build's generators (the writer needs the last)."""
         if any(getattr(g, "settings", None) is self.settings for g in generators):
             self._generators = list(generators)
+            # The content is read: from here on the collector need not walk it again (at
+            # 20,000 posts and 60,000 comments it would, many times, while pages render).
+            gc.freeze()
 
     def _get_writer(self) -> IncrementalWriter:
         """The writer queues pages while the generators run; right after the last generator's

@@ -13,18 +13,25 @@ The output is the same: same lists in the same order, same URLs.
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache
 from operator import attrgetter
+from pathlib import Path
 from typing import Any
 
-from pelican.generators import ArticlesGenerator
+from pelican.generators import ArticlesGenerator, PagesGenerator
+from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError
+
+from .preread import PREREAD_KEY
+from .store import ArticleStore
 
 logger = logging.getLogger(__name__)
 
 BUILD_ATTRIBUTE_PREFIX = "_incremental_"  # what one build remembers on an article
+STORE_KEYS = "_incremental_store_keys"  # settings: (articles key, extras key), set by build.py
 
 
 @cache
@@ -71,7 +78,56 @@ _PERIOD_KEYS: dict[str, Callable[[Any], Any]] = {
 
 
 class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
-    """ArticlesGenerator with linear-time group pages and remembered URLs."""
+    """ArticlesGenerator with linear-time group pages, remembered URLs, the article store as
+    its generator-level cache (store.py) and the posts pre-read on every core (preread.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = self.settings
+        keys = settings.get(STORE_KEYS)
+        use = (isinstance(keys, tuple) and settings.get("CACHE_CONTENT")
+               and settings.get("CONTENT_CACHING_LAYER") == "generator")
+        self.store = ArticleStore(Path(str(settings["CACHE_PATH"])) if use else None,
+                                  *(keys if use else ("", "")),
+                                  {"settings": settings, "context": self.context},
+                                  load=bool(settings.get("LOAD_CONTENT_CACHE")))
+        prepared = settings.pop(PREREAD_KEY, None)
+        if prepared:
+            read_before = self.readers.get_cached_data
+
+            def get_cached_data(path: str, default: Any = None) -> Any:
+                """What the pre-read processes made of the file, else the readers' cache."""
+                found = prepared.pop(path, None)
+                return found if found is not None else read_before(path, default)
+
+            self.readers.get_cached_data = get_cached_data
+
+    # The generator-level cache (CONTENT_CACHING_LAYER = "generator"): the article store.
+    def get_cached_data(self, filename: str, default: Any = None) -> Any:
+        if not self.store.active:
+            return default
+        found = self.store.get(filename, os.path.join(self.path, filename))
+        return default if found is None else found
+
+    def cache_data(self, filename: str, data: Any) -> None:
+        if self.store.active:
+            for value in getattr(data, "metadata", {}).values():  # slugs kept, not redone
+                for item in value if isinstance(value, list) else (value,):
+                    if isinstance(item, URLWrapper):
+                        item.slug  # noqa: B018 - computed and remembered by the property
+            self.store.put(filename, data)
+
+    def add_source_path(self, content: Any, static: bool = False) -> None:
+        """Pelican's, with the path an article worked out when it was made (Pelican works it
+        out again with three path normalisations per post)."""
+        location = content.__dict__.get("relative_source_path")
+        if not isinstance(location, str) or static:
+            super().add_source_path(content, static)
+            return
+        self.context["generated_content"][location] = content
+
+    def save_cache(self) -> None:
+        self.store.save()
 
     def _build_period_archives(self, sorted_articles: Sequence[Any], articles: Sequence[Any],
                                settings: Any) -> Any:
@@ -123,6 +179,9 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
 
     def generate_context(self) -> None:
         super().generate_context()
+        if self.store.active:
+            logger.info("Posts: %d read, %d unchanged since the last build", self.store.read,
+                        self.store.kept)
         seen: set[int] = set()
         for article in [*self.articles, *self.translations, *self.hidden_articles,
                         *self.hidden_translations, *self.drafts, *self.drafts_translations]:
@@ -133,3 +192,18 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
             if isinstance(getattr(cls, "url", None), property) and \
                     isinstance(getattr(cls, "save_as", None), property):
                 article.__class__ = _remembering(cls)  # type: ignore[arg-type]
+
+
+class NetworkPagesGenerator(PagesGenerator):  # type: ignore[misc]
+    """Pelican's PagesGenerator without a generator-level cache: Pelican's pickles each page
+    with the whole build context (every article, through their neighbour links). The site has
+    a handful of pages, read on every build."""
+
+    def get_cached_data(self, filename: str, default: Any = None) -> Any:
+        return default
+
+    def cache_data(self, filename: str, data: Any) -> None:
+        return None
+
+    def save_cache(self) -> None:
+        return None

@@ -18,6 +18,7 @@ from typing import Any
 
 _PRIMITIVES = (str, int, float, bool, type(None), date, datetime)
 DIGEST_ATTRIBUTE = "_incremental_digest"  # cached on each article for the build
+OWN_ATTRIBUTE = "_incremental_own"  # cached on each article, and kept by the article store
 
 
 class Unkeyable(Exception):
@@ -99,11 +100,12 @@ def _url_wrapper(value: Any) -> str:
     return f"{type(value).__name__}({value.name!r},{value.slug!r},{value.url!r})"
 
 
-def article_digest(article: Any) -> str:
-    """An article's own content and metadata, its URL and its comment count (lists show it).
+def own_digest(article: Any) -> str:
+    """An article's own content and metadata, its URL and save_as: what follows from its file,
+    the settings and the code (so the article store keeps it between builds: store.py).
 
-    Computed once per build and kept on the article."""
-    cached = getattr(article, DIGEST_ATTRIBUTE, None)
+    Computed once and kept on the article."""
+    cached = article.__dict__.get(OWN_ATTRIBUTE)
     if cached is not None:
         return str(cached)
     metadata = getattr(article, "metadata", None) or {}
@@ -115,8 +117,19 @@ def article_digest(article: Any) -> str:
         meta = [f"{key}={value_digest(metadata[key])}" for key in sorted(metadata)]
     digest = _hash(type(article).__name__, str(getattr(article, "source_path", "")),
                    str(getattr(article, "_content", "")), *meta, str(article.url),
-                   str(article.save_as), str(getattr(article, "status", "")),
-                   repr(getattr(article, "comment_count", None)))
+                   str(article.save_as), str(getattr(article, "status", "")))
+    article.__dict__[OWN_ATTRIBUTE] = digest
+    return digest
+
+
+def article_digest(article: Any) -> str:
+    """An article as lists and pages show it: its own digest and its comment count.
+
+    Computed once per build and kept on the article."""
+    cached = getattr(article, DIGEST_ATTRIBUTE, None)
+    if cached is not None:
+        return str(cached)
+    digest = _hash(own_digest(article), repr(getattr(article, "comment_count", None)))
     setattr(article, DIGEST_ATTRIBUTE, digest)
     return digest
 

@@ -1,12 +1,13 @@
-"""Reading new posts on every core, into Pelican's own reader cache.
+"""Reading the posts of a full build on every core.
 
 Pelican reads content files one after the other; Markdown (and the sanitizer, which runs in the
-reader: plugins/sanitize) is most of a cold build's first half. Before Pelican starts, this
-step finds the article files whose reader output is not in the reader cache (a new or changed
-file), reads them split over BUILD_PROCESSES processes exactly as Pelican would (same reader
-classes, wrapped by plugins, same settings), and saves them in the cache. Pelican then finds
-them there. A file this step misses or cannot read is simply read by Pelican as usual: the
-cache can only be filled with what Pelican's reader returns.
+reader: plugins/sanitize) is most of a cold build's first half. Before Pelican starts a build
+from scratch, this step reads every article file, split over BUILD_PROCESSES processes exactly
+as Pelican would (same reader classes, wrapped by plugins, same settings), and leaves the
+results in the settings (PREREAD_KEY), where the articles generator (generators.py) takes each
+file's instead of reading it. A file this step misses or cannot read is read by Pelican as
+usual (and its error reported then). Plugins read their own files the same way on the
+BUILD_PREREAD signal.
 """
 
 from __future__ import annotations
@@ -19,12 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from pelican.readers import Readers, _filter_discardable_metadata
+from pelican.urlwrappers import URLWrapper
 
 from .render import in_processes
 
 logger = logging.getLogger(__name__)
 
 MIN_FILES_PER_PROCESS = 100
+# The blinker signal a full build sends after reading posts, before Pelican starts, so plugins
+# read their own files on every core too (plugins/comment_threads: comment folders). Receivers
+# get `settings`, `processes`, `min_items` (0: their own minimum) and `run_in_processes`
+# (render.in_processes). A plugin connects by name and needs no import from here.
+BUILD_PREREAD = "build_preread"
+PREREAD_KEY = "_incremental_preread"  # settings: the posts read, for the generator to take
 
 
 def article_files(settings: Mapping[str, Any], extensions: Sequence[str]) -> list[str]:
@@ -66,26 +74,29 @@ def _read_share(settings: dict[str, Any], paths: Sequence[str]) -> list[tuple[st
     return out
 
 
-def preread(settings: dict[str, Any], cache_name: str, processes: int, *,
-            min_files: int = MIN_FILES_PER_PROCESS) -> int:
-    """Fill the reader cache `cache_name` for article files it lacks, at least `min_files`
-    per process; return how many were read."""
-    if (settings.get("CONTENT_CACHING_LAYER") != "reader" or not settings.get("CACHE_CONTENT")
-            or not settings.get("LOAD_CONTENT_CACHE") or processes < 2):
-        return 0
-    readers = Readers(settings, cache_name=cache_name)
-    missing = [path for path in article_files(settings, list(readers.readers))
-               if readers.get_cached_data(path, None) is None]
-    if len(missing) < 2 * min_files:
-        return 0  # Pelican reads a handful faster than processes start
-    shares = in_processes(missing, processes,
-                          lambda paths: _read_share(settings, paths),
+def _rebind(metadata: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """Tags, categories and authors came back from another process with a copy of the
+    settings: point them at this build's (as if read here; the article store relies on it)."""
+    for value in metadata.values():
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, URLWrapper):
+                item.settings = settings
+    return metadata
+
+
+def preread(settings: dict[str, Any], processes: int, *,
+            min_files: int = MIN_FILES_PER_PROCESS) -> dict[str, tuple[Any, Any]]:
+    """Read every article file on `processes` processes (at least `min_files` each): absolute
+    path → what Pelican's reader returns for it (the generator takes them from there)."""
+    if processes < 2:
+        return {}
+    readers = Readers(settings, cache_name="")
+    files = article_files(settings, list(readers.readers))
+    if len(files) < 2 * min_files:
+        return {}  # Pelican reads a handful faster than processes start
+    shares = in_processes(files, processes, lambda paths: _read_share(settings, paths),
                           min_items=min_files)
-    count = 0
-    for share in shares:
-        for path, content, metadata in share:
-            readers.cache_data(path, (content, metadata))
-            count += 1
-    readers.save_cache()
-    logger.info("Read %d new or changed files on %d processes", count, len(shares))
-    return count
+    prepared = {path: (content, _rebind(metadata, settings))
+                for share in shares for path, content, metadata in share}
+    logger.info("Read %d posts on %d processes", len(prepared), len(shares))
+    return prepared

@@ -98,6 +98,7 @@ def in_processes(items: Sequence[T], processes: int, work: Callable[[Sequence[T]
     sys.stderr.flush()
     # Everything made so far (articles, threads, templates) goes to the permanent generation:
     # the collector stops walking it, so neither process touches (and so copies) those pages.
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     children: list[tuple[int, int, str]] = []
     with tempfile.TemporaryDirectory(prefix="build-share-") as folder:
@@ -136,7 +137,8 @@ def in_processes(items: Sequence[T], processes: int, work: Callable[[Sequence[T]
             elif failure is None:
                 with open(result_path, "rb") as handle:
                     results.append(pickle.load(handle))  # noqa: S301 - our own child's file
-    gc.unfreeze()
+    if not frozen_before:
+        gc.unfreeze()
     if failure is not None:
         raise failure
     if errors:

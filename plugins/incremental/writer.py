@@ -142,7 +142,7 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         if not site:
             return None
         return _hash(site, "article", name, str(template.name), str(relative_urls),
-                     article_digest(article), thread_digest(getattr(article, "comments", None)),
+                     article_digest(article), _thread_key(article),
                      neighbour_digest(getattr(article, "newer_article", None)),
                      neighbour_digest(getattr(article, "older_article", None)))
 
@@ -253,6 +253,15 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         for job, key in queued:
             self.log.rendered += 1
             self._record(job.name, key)
+
+
+def _thread_key(article: Any) -> str:
+    """The article's comment thread: the digest of its files where the plugin that attached
+    it gives one (`comments_digest`), else a digest of the tree itself."""
+    given = getattr(article, "comments_digest", None)
+    if isinstance(given, str) and given:
+        return "files:" + given
+    return thread_digest(getattr(article, "comments", None))
 
 
 def _oldest_first(items: list[Any]) -> bool:

@@ -25,19 +25,23 @@ _PAGINATION = re.compile(r"(^|/)page/[0-9]+/")
 def page_urls(output: Path, site_url: str) -> list[str]:
     """Public URLs of the written pages, sorted, directory-style where the file is index.html."""
     urls = []
-    root = str(output)
-    for folder, dirs, files in os.walk(root):
-        top = folder == root
-        dirs[:] = sorted(d for d in dirs if not (top and d in _SKIP_TOP))
-        prefix = "" if top else os.path.relpath(folder, root).replace(os.sep, "/") + "/"
-        for name in files:
-            if not name.endswith(".html") or name == "404.html":
-                continue
-            rel = prefix + name
-            rel = rel[: -len("index.html")] if rel.endswith("index.html") else rel
-            if _PAGINATION.search(rel):
-                continue
-            urls.append(f"{site_url}/{rel}")
+    stack = [(str(output), "")]  # a folder and its path under the output, '/'-ended
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if prefix or name not in _SKIP_TOP:
+                        stack.append((entry.path, f"{prefix}{name}/"))
+                    continue
+                if not name.endswith(".html") or name == "404.html":
+                    continue
+                rel = prefix + name
+                rel = rel[: -len("index.html")] if rel.endswith("index.html") else rel
+                if _PAGINATION.search(rel):
+                    continue
+                urls.append(f"{site_url}/{rel}")
     return sorted(urls)
 
 

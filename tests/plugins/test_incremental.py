@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from bench.sitegen import GeneratedSite, SiteSpec, add_update, generate_site
 from plugins.incremental import build as build_module
 from plugins.incremental.build import MANIFEST_FILE
 from plugins.incremental.pagination import StablePaginator
+from plugins.incremental.store import STORE_FILE
 from plugins.incremental.writer import IncrementalWriter
 from tests.pelicanbuild import run_pelican
 
@@ -212,11 +214,15 @@ def test_a_failed_build_is_followed_by_a_full_one(network: Network,
 
 def test_posts_read_and_pages_rendered_on_two_processes_are_the_same(
         network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Posts and comment folders read on two processes, pages rendered on two: the same site."""
     one = network.full_build(tmp_path / "one", BUILD_PROCESSES=1)
-    with caplog.at_level(logging.INFO, logger="plugins.incremental.preread"):
-        two = network.full_build(tmp_path / "two", BUILD_PROCESSES=2,
-                                 BUILD_PROCESS_MIN_PAGES=10)
-    assert f"Read {SPEC.posts} new or changed files on 2 processes" in caplog.text
+    folders = sum(1 for _ in (network.site.content / "comments").iterdir())
+    assert folders >= 20
+    caplog.set_level(logging.INFO, logger="plugins.incremental.preread")
+    caplog.set_level(logging.INFO, logger="comment_threads")
+    two = network.full_build(tmp_path / "two", BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=10)
+    assert f"Read {SPEC.posts} posts on 2 processes" in caplog.text
+    assert f"Read {folders} comment folders on 2 processes" in caplog.text
     assert tree(one) == tree(two) == tree(network.output)
 
 
@@ -229,3 +235,57 @@ def test_the_faster_articles_generator_writes_what_pelicans_own_writes(
         patch.setattr(build_module, "NetworkArticlesGenerator", ArticlesGenerator)
         stock = network.full_build(tmp_path / "stock")
     assert tree(ours) == tree(stock)
+
+
+# --- the article store -----------------------------------------------------------------------
+def test_a_publish_reads_only_the_posts_that_changed(network: Network, tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Unchanged posts come back from the article store (store.py), not from their files: a
+    new post and the commented one (its comment count changed) are read, no other."""
+    add_update(network.site, SPEC, comments=1)
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.generators"):
+        network.build()
+    assert f"Posts: 2 read, {SPEC.posts - 1} unchanged since the last build" in caplog.text
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_a_post_replaced_with_the_same_size_and_time_is_read_again(
+        network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The aggregator replaces a post by renaming a new file over it: the same size and even
+    the same modification time still mean a new file (its inode), which is read again."""
+    post = sorted((network.site.content / "posts").rglob("*.md"))[5]
+    text = post.read_text(encoding="utf-8")
+    title = re.search(r"^Title: (.*)$", text, re.M)
+    assert title is not None and len(title.group(1)) > 4
+    swapped = title.group(1)[::-1]  # same length, other words
+    stat = post.stat()
+    replacement = post.with_name(post.name + ".new")
+    replacement.write_text(text.replace(f"Title: {title.group(1)}", f"Title: {swapped}", 1),
+                           encoding="utf-8")
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    replacement.replace(post)
+    assert post.stat().st_size == stat.st_size and post.stat().st_mtime_ns == stat.st_mtime_ns
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.generators"):
+        network.build()
+    assert f"Posts: 1 read, {SPEC.posts - 1} unchanged" in caplog.text
+    assert swapped in "".join(p.read_text(encoding="utf-8", errors="replace")
+                              for p in network.output.rglob("index.html"))
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_a_damaged_article_store_costs_a_reread_not_the_build(
+        network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (network.cache / STORE_FILE).write_bytes(b"not a database at all" * 100)
+    add_update(network.site, SPEC, comments=1)
+    with caplog.at_level(logging.INFO):
+        network.build()
+    assert "article store unusable" in caplog.text and STORE_FILE in caplog.text
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+    caplog.clear()
+    add_update(network.site, SPEC, comments=1)
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.generators"):
+        network.build()
+    counts = re.search(r"Posts: (\d+) read, (\d+) unchanged", caplog.text)
+    assert counts is not None  # a new store works
+    assert int(counts.group(1)) <= 2 and int(counts.group(2)) >= SPEC.posts
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full2"))
