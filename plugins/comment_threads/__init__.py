@@ -39,6 +39,7 @@ from aggregator.threads import arrange, link
 from .foldercache import CACHE_FILE as FOLDER_CACHE_FILE
 from .foldercache import FolderCache, Listing, Row, code_signature, listing
 from .render import MAX_INDENT, PLAIN_SAFE_EXTENSIONS, plain_paragraphs, thread_html
+from .thread import Thread
 
 logger = logging.getLogger(__name__)
 
@@ -351,32 +352,34 @@ class CommentThreads:
             nodes.append(node)
         return nodes, clean
 
-    def thread(self, post_slug: str) -> list[CommentNode]:
+    def thread(self, post_slug: str) -> Thread:
         """The top-level comments of a post, each with its replies, oldest first."""
         return self.thread_and_digest(post_slug)[0]
 
-    def thread_and_digest(self, post_slug: str) -> tuple[list[CommentNode], str | None]:
+    def thread_and_digest(self, post_slug: str) -> tuple[Thread, str | None]:
         """The thread, and a digest of the files it is made from (their names, sizes and
         modification times; None when they were not stamped): a page showing the thread is
-        unchanged while the digest and the code are."""
+        unchanged while the digest and the code are. A folder kept from the last build (or
+        pre-read in this one) is threaded only when a page asks."""
         folder = self.folders().get(post_slug)
         if folder is None:
-            return [], "none"
+            return Thread.of([], 0), "none"
         key = self.folder_cache.key(post_slug)  # read by preread_threads just now
-        if key is not None:
-            return link_nodes(self.folder_cache.get(post_slug, key) or []), _digest(key)
-        key = listing(folder, stamps=self.folder_cache.path is not None)
+        stamped = self.folder_cache.path is not None
         if key is None:
-            logger.warning("%s: comment folder unreadable, skipped", folder)
-            return [], None
-        digest = _digest(key) if self.folder_cache.path is not None else None
-        cached = self.folder_cache.get(post_slug, key)
-        if cached is not None:
-            return link_nodes(cached), digest
-        nodes, clean = self.read_folder(folder, key)
+            key = listing(folder, stamps=stamped)
+            if key is None:
+                logger.warning("%s: comment folder unreadable, skipped", folder)
+                return Thread.of([], 0), None
+        digest = _digest(key) if stamped else None
+        rows = self.folder_cache.rows_of(post_slug, key)
+        if rows is not None:
+            nodes = self.folder_cache.nodes
+            return Thread(lambda: link_nodes(nodes(rows)), len(rows)), digest
+        found, clean = self.read_folder(folder, key)
         if clean:
-            self.folder_cache.put(post_slug, key, nodes)
-        return link_nodes(nodes), digest
+            self.folder_cache.put(post_slug, key, found)
+        return Thread.of(link_nodes(found), len(found)), digest
 
     def preread(self, slugs: Sequence[str]) -> tuple[list[tuple[str, Listing, list[Row]]],
                                                      dict[str, str]]:
@@ -403,12 +406,12 @@ class CommentThreads:
         """
         for article in articles:
             slug = getattr(article, "slug", None)
-            roots, digest = (self.thread_and_digest(slug) if isinstance(slug, str)
-                             and _SLUG.match(slug) else ([], "none"))
-            article.comments = roots
+            thread, digest = (self.thread_and_digest(slug) if isinstance(slug, str)
+                              and _SLUG.match(slug) else (Thread.of([], 0), "none"))
+            article.comments = thread
             article.comments_digest = digest
-            if roots:
-                article.comment_count = count_comments(roots)
+            if thread:
+                article.comment_count = thread.count
             else:
                 metadata = getattr(article, "metadata", None) or {}
                 article.comment_count = feed_count(metadata.get("comment_count"))

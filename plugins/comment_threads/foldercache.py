@@ -94,14 +94,21 @@ class FolderCache:
 
     def get(self, slug: str, key: Listing) -> list[Any] | None:
         """The comments of an unchanged folder, as fresh nodes (no children yet)."""
+        rows = self.rows_of(slug, key)
+        return None if rows is None else self.nodes(rows)
+
+    def rows_of(self, slug: str, key: Listing) -> list[Row] | None:
+        """The rows of an unchanged folder (`nodes` makes them comments), kept for the next
+        build too; None if the folder is new or changed."""
         entry = self.entries.get(slug)
         if entry is None or entry[0] != key:
             self.changed = True
             return None
         self.used[slug] = entry
-        return self._nodes(entry[1])
+        return entry[1]
 
-    def _nodes(self, rows: list[Row]) -> list[Any]:
+    def nodes(self, rows: list[Row]) -> list[Any]:
+        """Rows as fresh nodes (no children yet): threading never touches the cache."""
         nodes = [self.node_type(*values) for values in rows]
         for node in nodes:  # set by threading: never shared with the cache
             node.children = []

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pelican import Pelican
@@ -346,3 +347,31 @@ def test_the_original_link_is_checked_and_websites_are_http(tmp_path: Path) -> N
     assert (b.website, b.url) == (None, None) and c.url is None
     assert c.website == "https://jane.example/"
     assert a.body_html == "<p>Body\nsecond line</p>"  # CRLF and CR files read as text mode did
+
+
+def test_a_kept_thread_counts_every_comment_and_threads_only_when_shown(tmp_path: Path) -> None:
+    """A folder kept from the last build gives its count at once; its tree (orphans and a
+    cycle made top-level, replies nested) is the same as a freshly read one's."""
+    folder = tmp_path / "comments" / "post"
+    folder.mkdir(parents=True)
+    replies = {"a": "", "b": "a", "c": "b", "d": "gone", "e": "f", "f": "e"}  # orphan, cycle
+    for minute, (slug, parent) in enumerate(replies.items()):
+        (folder / f"{slug}.md").write_text(
+            f"Author: {slug}\nDate: 2026-03-01 09:{minute:02d}:00+00:00\nSlug: {slug}\n"
+            + (f"Replyto: {parent}\n" if parent else "") + f"\nComment {slug}.\n",
+            encoding="utf-8")
+    settings = {"PATH": str(tmp_path), "MARKDOWN": {}, "CACHE_CONTENT": True,
+                "LOAD_CONTENT_CACHE": True, "CACHE_PATH": str(tmp_path / "cache")}
+    first = CommentThreads(settings)
+    fresh = first.thread("post")
+    first.folder_cache.save()
+    kept = CommentThreads(settings).thread("post")
+    assert kept._roots is None  # not threaded yet
+    assert bool(kept) and kept.count == len(replies) == count_comments(list(fresh))
+
+    def shape(roots: Any) -> list[Any]:
+        return [(n.slug, n.depth, shape(n.children)) for n in roots]
+
+    assert shape(kept) == shape(fresh)
+    assert [n.slug for n in kept] == ["a", "d", "e"]
+    assert kept.count == count_comments(list(kept))
