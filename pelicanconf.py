@@ -107,6 +107,11 @@ REGISTRY_EDIT_URL = SITE_CONTACT_URL + "/blob/main/members.yaml"
 # The build class: skips a build with nothing new, renders only pages whose inputs changed,
 # paginates from the oldest post so old pages keep their bytes (plugins/incremental).
 PELICAN_CLASS = "plugins.IncrementalPelican"
+# The first page of these templates shows its list's newest posts and, besides, only what
+# follows from the whole list, the registry and today's date (a member's profile, chart and
+# totals): plugins/incremental renders it only when one of those changed. Not the home page
+# or sector pages (their asides and member boxes show other lists).
+INCREMENTAL_FRONT_TEMPLATES = ("tag", "author", "period_archives")
 BUILD_PROCESSES = None  # pages are rendered on this many processes; None = one per core
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = [

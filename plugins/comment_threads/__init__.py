@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ CACHE_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
 BUILD_PREREAD = "build_preread"  # sent by plugins/incremental before a full build
 PREREAD_KEY = "_comment_threads_preread"  # settings key: the threads read by preread_threads
-MIN_FOLDERS_PER_PROCESS = 200
+MIN_FOLDERS_AHEAD = 200
 AUTHOR_MAX = 100
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*)$")
@@ -397,6 +398,13 @@ class CommentThreads:
                 rows.append((slug, key, self.folder_cache.rows(nodes)))
         return rows, self.cache.used
 
+    def take(self, read: tuple[list[tuple[str, Listing, list[Row]]], dict[str, str]]) -> None:
+        """Keep what `preread` read (in another process) as this build's folders."""
+        rows, bodies = read
+        for slug, key, values in rows:
+            self.folder_cache.put_rows(slug, key, values)
+        self.cache.used.update(bodies)
+
     def attach(self, articles: Iterable[Any]) -> None:
         """Set `comments` (top-level nodes) and `comment_count` (an int) on each article.
 
@@ -441,30 +449,33 @@ def configure(pelican: Any) -> None:
 
 
 def preread_threads(sender: Any, *, settings: dict[str, Any], processes: int,
-                    run_in_processes: Callable[..., list[Any]], min_items: int = 0,
-                    **_: Any) -> None:
-    """build_preread (plugins/incremental, full builds): read every comment folder on
-    `processes` processes into the folder cache, which attach_threads then finds in
-    `settings` instead of reading 60,000 files on one core."""
+                    run_in_background: Callable[[Callable[[], Any]], Any] | None = None,
+                    min_items: int = 0, **_: Any) -> None:
+    """build_preread (plugins/incremental, before a full build): read every comment folder
+    for the folder cache in another process while Pelican reads the posts on this one, so
+    attach_threads does not read 60,000 files itself."""
+    if run_in_background is None or processes < 2:
+        return
     threads = CommentThreads(settings)
     if threads.folder_cache.path is None:
         return
     slugs = sorted(threads.folders())
-    minimum = min_items or MIN_FOLDERS_PER_PROCESS
-    if processes < 2 or len(slugs) < 2 * minimum:
-        return  # attach_threads reads them as fast on this one
-    shares = run_in_processes(slugs, processes, threads.preread, min_items=minimum)
-    for rows, bodies in shares:
-        for slug, key, values in rows:
-            threads.folder_cache.put_rows(slug, key, values)
-        threads.cache.used.update(bodies)
-    settings[PREREAD_KEY] = threads
-    logger.info("Read %d comment folders on %d processes", len(slugs), len(shares))
+    if len(slugs) < (min_items or MIN_FOLDERS_AHEAD):
+        return  # attach_threads reads them as fast as a process starts
+    settings[PREREAD_KEY] = (threads, run_in_background(partial(threads.preread, slugs)))
 
 
 def attach_threads(generator: Any) -> None:
     """article_generator_finalized: give every article (translations and drafts too) its thread."""
-    threads = generator.settings.pop(PREREAD_KEY, None) or CommentThreads(generator.settings)
+    threads, job = generator.settings.pop(PREREAD_KEY, None) or (None, None)
+    if threads is not None:
+        try:
+            threads.take(job.result())
+            logger.info("Read %d comment folders in another process",
+                        len(threads.folder_cache.fresh))
+        except RuntimeError as exc:  # read here instead
+            logger.warning("comment folders not read ahead, read now: %s", exc)
+    threads = threads or CommentThreads(generator.settings)
     threads.attach([*generator.articles, *generator.translations,
                     *getattr(generator, "drafts", []),
                     *getattr(generator, "drafts_translations", [])])

@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from aggregator.errors import WriteError
 from .generators import STORE_KEYS, NetworkArticlesGenerator, NetworkPagesGenerator
 from .keys import _hash, settings_digest, tree_digest
 from .preread import BUILD_PREREAD, MIN_FILES_PER_PROCESS, PREREAD_KEY, preread
-from .render import MIN_PAGES_PER_PROCESS, in_processes
+from .render import MIN_PAGES_PER_PROCESS, Background, in_processes
 from .store import ArticleStore
 from .writer import IncrementalWriter
 
@@ -217,6 +217,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                         time.monotonic() - started)
             return
         manifest.forget()
+        self._background: list[Background] = []
         previous = manifest.pages if manifest.site_key == base_key else {}
         if not previous:
             # A build from scratch, or settings, theme or code changed (or the last build
@@ -230,7 +231,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                                                  min_files=min_items or MIN_FILES_PER_PROCESS)
             blinker.signal(BUILD_PREREAD).send(self, settings=self.settings,
                                                processes=processes, min_items=min_items,
-                                               run_in_processes=in_processes)
+                                               run_in_processes=in_processes,
+                                               run_in_background=self._in_background)
         # The article store (store.py) keeps articles for this code and settings; what it
         # keeps of finished articles (URLs, digests) also needs the same registry.
         self.settings[STORE_KEYS] = (base_key, _hash(base_key, self._registry_stamp()))
@@ -246,6 +248,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             signals.all_generators_finalized.disconnect(self._keep_generators)
             gc.unfreeze()
             self.settings.pop(PREREAD_KEY, None)
+            for job in self._background:
+                job.close()
             stores = [g for g in getattr(self, "_generators", [])
                       if isinstance(getattr(g, "store", None), ArticleStore)]
             for generator in stores:  # after a failure: closed, not updated
@@ -260,6 +264,14 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         manifest.save(fingerprint, base_key, writer.log.pages)
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
+
+    def _in_background(self, work: Callable[[], Any]) -> Background:
+        """For build_preread receivers: `work` in a forked process while Pelican reads the
+        posts here (on one core); the receiver collects `result()` when it needs it. A job
+        nobody collected is waited for when the build ends."""
+        job = Background(work)
+        self._background.append(job)
+        return job
 
     def _registry_stamp(self) -> str:
         return _file_stamp(_project_path(self.settings, "MEMBERS_FILE", "members.yaml"))

@@ -65,9 +65,11 @@ def canonical(value: Any, *, depth: int = 0, lenient: bool = False) -> str:
 
 
 # Settings that change how a build runs, never what it writes.
+# NETWORK_TODAY, the build's date, is not one of them, but it is in the fingerprint and in the
+# keys of the pages that show it (build.today): a new day is not a new site.
 HOW_NOT_WHAT = frozenset({"BUILD_PROCESSES", "BUILD_PROCESS_MIN_PAGES", "LOAD_CONTENT_CACHE",
                           "CACHE_CONTENT", "CACHE_PATH", "GZIP_CACHE", "CHECK_MODIFIED_METHOD",
-                          "CONTENT_CACHING_LAYER", "LOG_FILTER"})
+                          "CONTENT_CACHING_LAYER", "LOG_FILTER", "NETWORK_TODAY"})
 
 
 def settings_digest(settings: Mapping[str, Any]) -> str:

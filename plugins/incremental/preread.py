@@ -28,9 +28,11 @@ logger = logging.getLogger(__name__)
 
 MIN_FILES_PER_PROCESS = 100
 # The blinker signal a full build sends after reading posts, before Pelican starts, so plugins
-# read their own files on every core too (plugins/comment_threads: comment folders). Receivers
-# get `settings`, `processes`, `min_items` (0: their own minimum) and `run_in_processes`
-# (render.in_processes). A plugin connects by name and needs no import from here.
+# read their own files ahead too (plugins/comment_threads: comment folders). Receivers get
+# `settings`, `processes`, `min_items` (0: their own minimum), `run_in_processes`
+# (render.in_processes) and `run_in_background` (work → render.Background, whose `result()`
+# waits for it: the other core is idle while Pelican makes the articles on this one). A
+# plugin connects by name and needs no import from here.
 BUILD_PREREAD = "build_preread"
 PREREAD_KEY = "_incremental_preread"  # settings: the posts read, for the generator to take
 

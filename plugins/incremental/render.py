@@ -13,11 +13,13 @@ import gc
 import logging
 import os
 import pickle
+import shutil
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,8 +96,6 @@ def in_processes(items: Sequence[T], processes: int, work: Callable[[Sequence[T]
     processes = max(1, min(processes, len(items) // max(1, min_items) or 1))
     if processes == 1 or not hasattr(os, "fork"):
         return [work(items)]
-    sys.stdout.flush()
-    sys.stderr.flush()
     # Everything made so far (articles, threads, templates) goes to the permanent generation:
     # the collector stops walking it, so neither process touches (and so copies) those pages.
     frozen_before = gc.get_freeze_count()
@@ -104,23 +104,8 @@ def in_processes(items: Sequence[T], processes: int, work: Callable[[Sequence[T]
     with tempfile.TemporaryDirectory(prefix="build-share-") as folder:
         for index in range(1, processes):
             result_path = os.path.join(folder, f"{index}.pickle")
-            read_end, write_end = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: its share, its result to a file, a failure to the pipe
-                os.close(read_end)
-                status = 0
-                try:
-                    result = work(items[index::processes])
-                    with open(result_path, "wb") as handle:
-                        pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                except BaseException:  # noqa: BLE001 - everything goes back to the parent
-                    status = 1
-                    os.write(write_end, traceback.format_exc().encode()[-ERROR_BYTES:])
-                finally:
-                    os.close(write_end)
-                    os._exit(status)
-            os.close(write_end)
-            children.append((pid, read_end, result_path))
+            pid, pipe = _fork(partial(work, items[index::processes]), result_path)
+            children.append((pid, pipe, result_path))
         failure: BaseException | None = None
         results: list[R] = []
         try:
@@ -128,15 +113,12 @@ def in_processes(items: Sequence[T], processes: int, work: Callable[[Sequence[T]
         except BaseException as exc:  # noqa: BLE001 - children are waited for first
             failure = exc
         errors = []
-        for pid, read_end, result_path in children:
-            with os.fdopen(read_end, "rb") as pipe:
-                message = pipe.read(ERROR_BYTES).decode("utf-8", "replace")
-            _pid, status = os.waitpid(pid, 0)
-            if status != 0:
-                errors.append(message.strip() or f"process {pid} ended with status {status}")
+        for pid, pipe, result_path in children:
+            error = _wait(pid, pipe)
+            if error:
+                errors.append(error)
             elif failure is None:
-                with open(result_path, "rb") as handle:
-                    results.append(pickle.load(handle))  # noqa: S301 - our own child's file
+                results.append(_result(result_path))
     if not frozen_before:
         gc.unfreeze()
     if failure is not None:
@@ -144,3 +126,75 @@ def in_processes(items: Sequence[T], processes: int, work: Callable[[Sequence[T]
     if errors:
         raise RenderError("a build process failed:\n" + "\n".join(errors))
     return results
+
+
+class Background:
+    """`work` running in a forked process while this one goes on (a plugin reading its files
+    while Pelican reads the posts on the other core); `result()` waits for it."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._folder = tempfile.mkdtemp(prefix="build-background-")
+        self._path = os.path.join(self._folder, "result.pickle")
+        self._pid, self._pipe = _fork(work, self._path)
+        self._done = False
+
+    def result(self) -> Any:
+        """The work's result; RenderError if it failed (or was collected already)."""
+        if self._done:
+            raise RenderError("a background result is collected once")
+        self._done = True
+        try:
+            error = _wait(self._pid, self._pipe)
+            if error:
+                raise RenderError("a background build process failed:\n" + error)
+            return _result(self._path)
+        finally:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def close(self) -> None:
+        """Wait for the process if nobody collected it (a build that failed meanwhile)."""
+        if not self._done:
+            try:
+                self.result()
+            except RenderError as exc:
+                logger.debug("background work not used: %s", exc)
+
+
+def _fork(work: Callable[[], Any], result_path: str) -> tuple[int, int]:
+    """A child that runs `work`, pickles its result to `result_path` and exits; a failure's
+    traceback comes back through the returned pipe."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_end)
+        gc.freeze()  # what it inherited is not its to collect (or to copy by walking it)
+        status = 0
+        try:
+            result = work()
+            with open(result_path, "wb") as handle:
+                pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:  # noqa: BLE001 - everything goes back to the parent
+            status = 1
+            os.write(write_end, traceback.format_exc().encode()[-ERROR_BYTES:])
+        finally:
+            os.close(write_end)
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _wait(pid: int, pipe: int) -> str:
+    """Wait for a child: '' if it succeeded, else what went wrong."""
+    with os.fdopen(pipe, "rb") as handle:
+        message = handle.read(ERROR_BYTES).decode("utf-8", "replace")
+    _pid, status = os.waitpid(pid, 0)
+    if status != 0:
+        return message.strip() or f"process {pid} ended with status {status}"
+    return ""
+
+
+def _result(path: str) -> Any:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)  # noqa: S301 - our own child's file

@@ -1,11 +1,12 @@
 """A Pelican writer that paginates from the oldest post and skips pages whose inputs are unchanged.
 
-Three kinds of output make up almost all of a large site and are keyed (plugins/incremental/
-keys.py): article pages, the numbered pages of lists, and feeds. For each, the writer computes
-a key from what the page shows; if the previous build wrote the same key to the same file and
-the file is still there with its size, the page is not rendered again. Everything else (the
-first page of every list, the directories, the network and health pages, pages) is rendered on
-every build: a few hundred pages, whatever the archive's size.
+The output that makes up almost all of a large site is keyed (plugins/incremental/keys.py):
+article pages, the numbered pages of lists, the first pages of lists whose template is in
+INCREMENTAL_FRONT_TEMPLATES, and feeds. For each, the writer computes a key from what the page
+shows; if the previous build wrote the same key to the same file and the file is still there
+with its size, the page is not rendered again. Everything else (the home and sector pages, the
+directories, the network and health pages, pages) is rendered on every build: a few dozen
+pages, whatever the archive's size.
 
 A full build (no manifest) renders everything, so a full and an incremental build write the
 same bytes as long as the keys cover every input; the build benchmark compares the two trees.
@@ -62,6 +63,7 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         self.previous = dict(previous or {})
         self.base_key = site_key
         self._site_key: str | None = None
+        self._date: str | None = None
         self.log = WriteLog()
         self.deferred: list[tuple[Job, str | None]] | None = None
 
@@ -146,21 +148,45 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                      neighbour_digest(getattr(article, "newer_article", None)),
                      neighbour_digest(getattr(article, "older_article", None)))
 
-    def _page_key(self, name: str, template: Any, context: Mapping[str, Any],
-                  relative_urls: bool, page: StablePage, kwargs: Mapping[str, Any]) -> str | None:
-        site = self.site_key(context)
-        if not site or page.is_front:
-            return None  # first pages show totals, members, charts: always rendered
+    def _list_digest(self, kwargs: Mapping[str, Any]) -> str | None:
+        """A list's own variables (the tag, the member, the period…), the same on each of its
+        pages; None if one cannot be digested (its pages are then always rendered)."""
         try:
-            own = [f"{key}={value_digest(value)}" for key, value in sorted(kwargs.items())
-                   if key not in LIST_KEYS and not key.endswith(
-                       ("_paginator", "_page", "_previous_page", "_next_page"))]
+            return _hash(*(f"{key}={value_digest(value)}" for key, value in sorted(kwargs.items())
+                           if key not in LIST_KEYS and not key.endswith(
+                               ("_paginator", "_page", "_previous_page", "_next_page"))))
         except Unkeyable:
             return None
+
+    def _page_key(self, name: str, template: Any, context: Mapping[str, Any],
+                  relative_urls: bool, page: StablePage, own: str | None,
+                  items: list[Any]) -> str | None:
+        """A numbered page: its posts and links. A first page (`items`: the whole list) only
+        for INCREMENTAL_FRONT_TEMPLATES: whatever else it shows must follow from the whole
+        list, the registry and today's date (a member's profile, chart and totals)."""
+        site = self.site_key(context)
+        if not site or own is None:
+            return None
         newer, older = page.newer, page.older
+        if page.is_front:
+            fronts = self.settings.get("INCREMENTAL_FRONT_TEMPLATES") or ()
+            if os.path.splitext(str(template.name))[0] not in fronts:
+                return None  # the home page and sector pages show more: always rendered
+            return _hash(site, "front", self._today(), name, str(template.name),
+                         str(relative_urls), older.url if older else "-", own,
+                         *(article_digest(a) for a in items))
         return _hash(site, "page", name, str(template.name), str(relative_urls),
                      str(page.number), newer.url if newer else "-", older.url if older else "-",
-                     *own, *(article_digest(a) for a in page.object_list))
+                     own, *(article_digest(a) for a in page.object_list))
+
+    def _today(self) -> str:
+        """The build's date (build.today): first pages say "quiet for a year" and chart the
+        last 12 months."""
+        if self._date is None:
+            from .build import today
+
+            self._date = today(self.settings)
+        return self._date
 
     # --- Pelican's interface ----------------------------------------------------------------
     def write_feed(self, elements: Any, context: Any, path: Any = None, url: Any = None,
@@ -209,29 +235,40 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         count = len(next(iter(lists.values())))
         paginator = StablePaginator.for_list(name, url or "", count, per_page, self.settings)
         orders = {key: _oldest_first(items) for key, items in lists.items()}
+        own = self._list_digest(kwargs)
+        first = next(iter(lists))
         for blank in paginator.pages():
+            # The key needs only the page's own posts: a page left as it was costs no more.
+            main = StablePage(paginator, blank.number,
+                              paginator.slice(lists[first], blank.number,
+                                              oldest_first=orders[first]))
+            key = self._page_key(name, template, context, relative_urls, main, own,
+                                 lists[first])
+            if not self._claim(main.save_as, override) or self._skip(main.save_as, key):
+                continue
             page_kwargs = dict(kwargs)
-            main: StablePage | None = None
-            for key, items in lists.items():
-                page = StablePage(paginator, blank.number,
-                                  paginator.slice(items, blank.number, oldest_first=orders[key]))
+            for list_key, items in lists.items():
+                page = main if list_key == first else StablePage(
+                    paginator, blank.number,
+                    paginator.slice(items, blank.number, oldest_first=orders[list_key]))
                 newer, older = page.newer, page.older
                 page_kwargs.update({
-                    f"{key}_paginator": paginator,
-                    f"{key}_page": page,
-                    f"{key}_previous_page": _filled(newer, paginator, items, orders[key]),
-                    f"{key}_next_page": _filled(older, paginator, items, orders[key]),
+                    f"{list_key}_paginator": paginator,
+                    f"{list_key}_page": page,
+                    f"{list_key}_previous_page": _filled(newer, paginator, items,
+                                                         orders[list_key]),
+                    f"{list_key}_next_page": _filled(older, paginator, items, orders[list_key]),
                 })
-                main = main or page
-            assert main is not None
-            page_key = self._page_key(name, template, context, relative_urls, main, kwargs)
-            self._render(main.save_as, template, context, relative_urls, override, page_kwargs,
-                         page_key)
+            self._queue(main.save_as, template, context, relative_urls, page_kwargs, key)
 
     def _render(self, name: str, template: Any, context: Any, relative_urls: bool,
                 override: bool, kwargs: Mapping[str, Any], key: str | None) -> None:
-        if not self._claim(name, override) or self._skip(name, key):
-            return
+        if self._claim(name, override) and not self._skip(name, key):
+            self._queue(name, template, context, relative_urls, kwargs, key)
+
+    def _queue(self, name: str, template: Any, context: Any, relative_urls: bool,
+               kwargs: Mapping[str, Any], key: str | None) -> None:
+        """Render the page now, or later with the others (`defer`)."""
         job = Job(name, template, context, relative_urls, kwargs)
         if self.deferred is not None:
             self.deferred.append((job, key))

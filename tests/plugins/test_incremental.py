@@ -15,7 +15,9 @@ import logging
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +216,8 @@ def test_a_failed_build_is_followed_by_a_full_one(network: Network,
 
 def test_posts_read_and_pages_rendered_on_two_processes_are_the_same(
         network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Posts and comment folders read on two processes, pages rendered on two: the same site."""
+    """Posts read on two processes, comment folders in another while Pelican reads the posts,
+    pages rendered on two: the same site as with one process."""
     one = network.full_build(tmp_path / "one", BUILD_PROCESSES=1)
     folders = sum(1 for _ in (network.site.content / "comments").iterdir())
     assert folders >= 20
@@ -222,7 +225,7 @@ def test_posts_read_and_pages_rendered_on_two_processes_are_the_same(
     caplog.set_level(logging.INFO, logger="comment_threads")
     two = network.full_build(tmp_path / "two", BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=10)
     assert f"Read {SPEC.posts} posts on 2 processes" in caplog.text
-    assert f"Read {folders} comment folders on 2 processes" in caplog.text
+    assert f"Read {folders} comment folders in another process" in caplog.text
     assert tree(one) == tree(two) == tree(network.output)
 
 
@@ -289,3 +292,39 @@ def test_a_damaged_article_store_costs_a_reread_not_the_build(
     assert counts is not None  # a new store works
     assert int(counts.group(1)) <= 2 and int(counts.group(2)) >= SPEC.posts
     assert tree(network.output) == tree(network.full_build(tmp_path / "full2"))
+
+
+def test_a_new_day_renders_the_pages_that_show_the_date(network: Network,
+                                                        tmp_path: Path) -> None:
+    """A year on with nothing new, members are "quiet" and charts move: first pages of
+    members (INCREMENTAL_FRONT_TEMPLATES, keyed by the date) change; posts and numbered pages
+    do not, and the site is what a full build on that day writes."""
+    before = tree(network.output)
+    network.overrides["NETWORK_TODAY"] = datetime.now(UTC) + timedelta(days=400)
+    pelican = network.build()
+    after = tree(network.output)
+    assert after == tree(network.full_build(tmp_path / "full"))
+    moved = changed(before, after)
+    assert any(re.fullmatch(r"members/[^/]+/index\.html", p) for p in moved)
+    assert not any(re.fullmatch(r"\d{4}/\d{2}/[^/]+/index\.html", p) or "/page/" in p
+                   for p in moved)
+    assert pelican._writer.log.skipped >= SPEC.posts
+    quiet = [p for p in moved if p.startswith("members/") and
+             "Quiet for a year" in (network.output / p).read_text(encoding="utf-8")]
+    assert quiet
+
+
+def test_comment_folders_read_ahead_in_a_process_that_fails_are_read_anyway(
+        network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    def broken(self: Any, slugs: Any) -> Any:
+        raise OSError("disk on fire")
+
+    # Pelican loaded the plugin by name from PLUGIN_PATHS (the network fixture built once)
+    plugin = sys.modules["comment_threads"]
+    monkeypatch.setattr(plugin.CommentThreads, "preread", broken)
+    caplog.set_level(logging.WARNING)
+    two = network.full_build(tmp_path / "two", BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=10)
+    assert "comment folders not read ahead, read now" in caplog.text
+    assert "disk on fire" in caplog.text
+    assert tree(two) == tree(network.output)
