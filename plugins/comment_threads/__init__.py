@@ -43,6 +43,9 @@ from .render import MAX_INDENT, PLAIN_SAFE_EXTENSIONS, plain_paragraphs, thread_
 from .thread import Thread
 
 logger = logging.getLogger(__name__)
+# What `CommentThreads.preread` returns: (post slug, listing, rows) of each usable folder, the
+# bodies Markdown rendered, and each of those threads' HTML by post slug.
+Preread = tuple[list[tuple[str, Listing, list[Row]]], dict[str, str], dict[str, str]]
 
 COMMENTS_DIR = "comments"
 CACHE_FILE = "comment_threads.json"
@@ -243,6 +246,7 @@ class CommentThreads:
                           for name in extensions)
         self._folders: dict[str, Path] | None = None
         self._quiet = False
+        self._html: dict[str, str] = {}  # post slug → its thread's HTML, made by preread
         self._websites: dict[str, str | None] = {}  # commenters come back: each URL checked once
         cache_path = None
         if settings.get("CACHE_CONTENT") and settings.get("CACHE_PATH"):
@@ -376,18 +380,19 @@ class CommentThreads:
         rows = self.folder_cache.rows_of(post_slug, key)
         if rows is not None:
             nodes = self.folder_cache.nodes
-            return Thread(lambda: link_nodes(nodes(rows)), len(rows)), digest
+            return Thread(lambda: link_nodes(nodes(rows)), len(rows),
+                          self._html.get(post_slug)), digest
         found, clean = self.read_folder(folder, key)
         if clean:
             self.folder_cache.put(post_slug, key, found)
         return Thread.of(link_nodes(found), len(found)), digest
 
-    def preread(self, slugs: Sequence[str]) -> tuple[list[tuple[str, Listing, list[Row]]],
-                                                     dict[str, str]]:
-        """Read the folders of `slugs` for the folder cache (one process's share of a full
-        build): each usable folder's listing and rows, and the bodies Markdown rendered."""
+    def preread(self, slugs: Sequence[str]) -> Preread:
+        """Read the folders of `slugs` for the folder cache (ahead of a full build, in another
+        process): each usable folder's listing and rows, the bodies Markdown rendered, and
+        each thread's HTML (the article pages then need no comment nodes at all)."""
         self._quiet = True  # folders with an unusable file are read again, and reported, later
-        rows = []
+        rows, html = [], {}
         folders = self.folders()
         for slug in slugs:
             key = listing(folders[slug])
@@ -396,14 +401,16 @@ class CommentThreads:
             nodes, clean = self.read_folder(folders[slug], key)
             if clean:
                 rows.append((slug, key, self.folder_cache.rows(nodes)))
-        return rows, self.cache.used
+                html[slug] = str(thread_html(link_nodes(nodes)))
+        return rows, self.cache.used, html
 
-    def take(self, read: tuple[list[tuple[str, Listing, list[Row]]], dict[str, str]]) -> None:
+    def take(self, read: Preread) -> None:
         """Keep what `preread` read (in another process) as this build's folders."""
-        rows, bodies = read
+        rows, bodies, html = read
         for slug, key, values in rows:
             self.folder_cache.put_rows(slug, key, values)
         self.cache.used.update(bodies)
+        self._html.update(html)
 
     def attach(self, articles: Iterable[Any]) -> None:
         """Set `comments` (top-level nodes) and `comment_count` (an int) on each article.

@@ -109,8 +109,12 @@ def thread_html(roots: Iterable[CommentNode] | None) -> Markup:
     """The thread's `<li>` elements, replies nested in their parent's `<ol class="replies">`.
 
     The same walk as `comment_events` (no recursion, so a 100,000-deep chain is fine), writing
-    each comment's start on the way down and its end on the way back.
+    each comment's start on the way down and its end on the way back. A thread whose HTML was
+    made ahead (thread.Thread.html, by the same function) gives that.
     """
+    ahead = getattr(roots, "html", None)
+    if isinstance(ahead, str):
+        return Markup(ahead)  # noqa: S704 - made by this function
     out: list[str] = []
     # (node, depth, parent, opening)
     stack: list[tuple[CommentNode, int, CommentNode | None, bool]] = [

@@ -19,12 +19,14 @@ class Thread(Sequence[Any]):
     `count` is every comment in the tree, replies included (threading keeps every comment:
     orphans and cycle members become top-level)."""
 
-    __slots__ = ("_make", "_roots", "count")
+    __slots__ = ("_make", "_roots", "count", "html")
 
-    def __init__(self, make: Callable[[], list[Any]], count: int) -> None:
+    def __init__(self, make: Callable[[], list[Any]], count: int,
+                 html: str | None = None) -> None:
         self._make: Callable[[], list[Any]] | None = make
         self._roots: list[Any] | None = None
         self.count = count
+        self.html = html  # render.thread_html of the tree, when made ahead (a full build)
 
     @classmethod
     def of(cls, roots: list[Any], count: int) -> Thread:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from pelican import signals
@@ -24,6 +26,7 @@ from .report import network_health, status_counts
 from .state import read_state
 
 logger = logging.getLogger(__name__)
+NEWEST_POSTS = "_newest_posts_by_member"  # set by plugins/incremental (build.NEWEST_POSTS)
 
 
 def state_path(settings: dict[str, Any]) -> Path:
@@ -34,10 +37,21 @@ def state_path(settings: dict[str, Any]) -> Path:
 class HealthGenerator(Generator):  # type: ignore[misc]
     """Registry + state → the health page."""
 
+    # plugins/incremental: when only the state database changed (a fetch with nothing new),
+    # this generator runs alone, with each member's newest post date and number of posts in
+    # the settings (NEWEST_POSTS) instead of the articles.
+    reads_state = True
+
     def generate_context(self) -> None:
         now = network_now(self.settings)
         by_member: dict[str, list[Any]] = defaultdict(list)
-        for article in self.context.get("articles") or []:
+        articles = self.context.get("articles")
+        if articles is None:  # the page shows each member's newest post date and count only
+            articles = [SimpleNamespace(member=member, date=datetime.fromisoformat(date))
+                        for member, (date, count) in (self.settings.get(NEWEST_POSTS)
+                                                      or {}).items()
+                        for _ in range(int(count))]
+        for article in articles:
             member_id = getattr(article, "member", None)
             if isinstance(member_id, str):
                 by_member[member_id].append(article)

@@ -44,7 +44,11 @@ from .writer import IncrementalWriter
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "incremental.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+# Settings key for a build in which only the aggregator's state changed: member id → [the ISO
+# date of their newest post, their number of posts] as the last build saw them (plugins/health
+# reads it: its page shows both).
+NEWEST_POSTS = "_newest_posts_by_member"
 
 
 def _versions() -> str:
@@ -119,7 +123,9 @@ class Manifest:
     def __init__(self, path: Path, output: Path) -> None:
         self.path = path
         self.output = output
-        self.fingerprint = ""
+        self.fingerprint = ""  # every input but the aggregator's state database
+        self.state = ""  # the state database's stamp
+        self.newest: dict[str, list[Any]] | None = None  # member id → [newest date, posts]
         self.site_key = ""
         self.pages: dict[str, list[Any]] = {}
 
@@ -136,6 +142,11 @@ class Manifest:
         if (isinstance(data, dict) and data.get("version") == MANIFEST_VERSION
                 and data.get("output") == str(output) and isinstance(data.get("pages"), dict)):
             manifest.fingerprint = str(data.get("fingerprint") or "")
+            manifest.state = str(data.get("state") or "")
+            newest = data.get("newest")
+            if isinstance(newest, dict):
+                manifest.newest = {str(k): v for k, v in newest.items()
+                                   if isinstance(v, list) and len(v) == 2}
             manifest.site_key = str(data.get("site_key") or "")
             manifest.pages = {k: v for k, v in data["pages"].items()
                               if isinstance(k, str) and isinstance(v, list) and len(v) == 2}
@@ -160,9 +171,11 @@ class Manifest:
         except OSError as exc:
             raise WriteError(f"{self.path}: cannot remove the build manifest: {exc}") from exc
 
-    def save(self, fingerprint: str, site_key: str, pages: Mapping[str, list[Any]]) -> None:
+    def save(self, fingerprint: str, state: str, site_key: str, pages: Mapping[str, list[Any]],
+             newest: Mapping[str, list[Any]] | None) -> None:
         data = {"version": MANIFEST_VERSION, "output": str(self.output),
-                "fingerprint": fingerprint, "site_key": site_key, "pages": dict(pages)}
+                "fingerprint": fingerprint, "state": state, "site_key": site_key,
+                "pages": dict(pages), "newest": dict(newest) if newest is not None else None}
         write_atomic(self.path, json.dumps(data, sort_keys=True, separators=(",", ":")))
 
 
@@ -209,13 +222,22 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         manifest = Manifest.load(cache / MANIFEST_FILE, output)
         base_key = _hash(settings_digest(self.settings), _versions(),
                          tree_digest(code_folders(self.settings)))
-        fingerprint = self._fingerprint(base_key)
+        fingerprint, state = self._fingerprint(base_key), self._state_stamp()
         if (manifest.fingerprint == fingerprint and manifest.site_key == base_key
                 and manifest.outputs_present()):
-            logger.info("Nothing changed since the last build: %s is up to date (%d files "
-                        "checked in %.2f s)", output, len(manifest.pages),
-                        time.monotonic() - started)
-            return
+            if manifest.state == state:
+                logger.info("Nothing changed since the last build: %s is up to date (%d "
+                            "files checked in %.2f s)", output, len(manifest.pages),
+                            time.monotonic() - started)
+                return
+            if manifest.newest is not None:
+                manifest.forget()
+                pages = self._render_state_pages(manifest, base_key)
+                manifest.save(fingerprint, state, base_key, pages, manifest.newest)
+                logger.info("Only the aggregator's state changed: %d pages rendered from it "
+                            "in %.2f s", self._writer.log.rendered,
+                            time.monotonic() - started)
+                return
         manifest.forget()
         self._background: list[Background] = []
         previous = manifest.pages if manifest.site_key == base_key else {}
@@ -261,7 +283,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 generator.store.close()
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)
-        manifest.save(fingerprint, base_key, writer.log.pages)
+        manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts())
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 
@@ -277,15 +299,67 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         return _file_stamp(_project_path(self.settings, "MEMBERS_FILE", "members.yaml"))
 
     def _fingerprint(self, base_key: str) -> str:
-        """Everything a build reads: if it is the same, so is the site."""
+        """Everything a build reads but the aggregator's state: if it is the same, so is
+        every page but those made from the state."""
         settings = self.settings
         return _hash(base_key, str(Path(self.output_path).resolve()), today(settings),
-                     content_listing(Path(self.path)),
-                     self._registry_stamp(),
-                     *(_file_stamp(Path(str(_project_path(settings, "AGGREGATOR_STATE",
-                                                          "var/state.sqlite3")) + suffix))
-                       for suffix in ("", "-wal")),
+                     content_listing(Path(self.path)), self._registry_stamp(),
                      _file_stamp(_project_path(settings, "TAKEDOWNS_FILE", "takedowns.yaml")))
+
+    def _state_stamp(self) -> str:
+        """The aggregator's state database (every fetch changes it; the health page shows it):
+        the file and its write-ahead log, unless that is empty (reading the database, as the
+        health page does, leaves an empty one behind: no new data)."""
+        state = Path(str(_project_path(self.settings, "AGGREGATOR_STATE",
+                                       "var/state.sqlite3")))
+        wal = state.with_name(state.name + "-wal")
+        try:
+            wal_stamp = _file_stamp(wal) if wal.stat().st_size else "-"
+        except OSError:
+            wal_stamp = "-"
+        return _hash(_file_stamp(state), wal_stamp)
+
+    def _newest_posts(self) -> dict[str, list[Any]] | None:
+        """Member id → [their newest published post's ISO date, how many they have]: what a
+        build made only from the state needs of the posts (plugins/health shows both)."""
+        for generator in getattr(self, "_generators", []):
+            if isinstance(generator, ArticlesGenerator):
+                posts: dict[str, list[Any]] = {}
+                for article in generator.articles:
+                    member = getattr(article, "member", None)
+                    if not isinstance(member, str):
+                        continue
+                    known = posts.setdefault(member, [article.date, 0])
+                    known[0], known[1] = max(known[0], article.date), known[1] + 1
+                return {member: [date.isoformat(), count]
+                        for member, (date, count) in posts.items()}
+        return None
+
+    def _render_state_pages(self, manifest: Manifest, base_key: str) -> dict[str, list[Any]]:
+        """Only the aggregator's state changed (a fetch with nothing new): run only the
+        generators whose pages are made from it (`reads_state = True`: plugins/health), with
+        the posts as the last build saw them (NEWEST_POSTS), and keep every other page."""
+        settings = self.settings
+        settings[NEWEST_POSTS] = manifest.newest
+        context = settings.copy()
+        context.update(generated_content={}, static_links=set(), static_content={},
+                       localsiteurl=settings["SITEURL"])
+        generators = [cls(context=context, settings=settings, path=self.path, theme=self.theme,
+                          output_path=self.output_path)
+                      for cls in super()._get_generator_classes()
+                      if getattr(cls, "reads_state", False)]
+        writer = IncrementalWriter(self.output_path, settings=settings,
+                                   previous=manifest.pages, site_key=base_key)
+        try:
+            for generator in generators:
+                generator.generate_context()
+            for generator in generators:
+                generator.generate_output(writer)
+            signals.finalized.send(self)
+        finally:
+            settings.pop(NEWEST_POSTS, None)
+        self._writer = writer
+        return {**manifest.pages, **writer.log.pages}
 
     def _processes(self) -> tuple[int, int]:
         """BUILD_PROCESSES (default: one per core) and BUILD_PROCESS_MIN_PAGES (0: each step's

@@ -26,6 +26,7 @@ from pelican.generators import ArticlesGenerator
 from pelican.settings import read_settings
 
 import pelicanconf
+from aggregator.state import FeedState, State
 from bench.sitegen import GeneratedSite, SiteSpec, add_update, generate_site
 from plugins.incremental import build as build_module
 from plugins.incremental.build import MANIFEST_FILE
@@ -328,3 +329,33 @@ def test_comment_folders_read_ahead_in_a_process_that_fails_are_read_anyway(
     assert "comment folders not read ahead, read now" in caplog.text
     assert "disk on fire" in caplog.text
     assert tree(two) == tree(network.output)
+
+
+def test_a_fetch_with_nothing_new_renders_only_the_health_page(
+        network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Every fetch changes the aggregator's state database, which only the health page shows:
+    with no new post, that page alone is rendered (with each member's newest post as the last
+    build saw it), and the site is what a full build writes."""
+    members = re.findall(r'^\s*(?:- )?id: "([^"]+)"',
+                         network.site.members_file.read_text(encoding="utf-8"), re.M)
+    assert len(members) >= 2
+    state_file = network.site.root / "var" / "state.sqlite3"
+    with State(state_file) as state:
+        state.save(FeedState(members[0], "https://example.org/a/feed/", last_attempt=1.7e9,
+                             last_success=1.7e9, last_status=200))
+    network.build()  # the state is an input like any other: this build sees it first
+    before = tree(network.output)
+    with State(state_file) as state:  # the next hourly fetch: one feed now failing
+        state.save(FeedState(members[1], "https://example.org/b/feed/", last_attempt=1.8e9,
+                             last_status=500, last_error="HTTP 500", failures=3))
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.build"):
+        pelican = network.build()
+    assert "Only the aggregator's state changed: 1 pages rendered" in caplog.text
+    assert pelican._writer.log.rendered == 1
+    after = tree(network.output)
+    assert changed(before, after) == {"health/index.html"}
+    assert after == tree(network.full_build(tmp_path / "full"))
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.build"):
+        network.build()
+    assert "Nothing changed since the last build" in caplog.text
+    assert tree(network.output) == after
