@@ -7,10 +7,12 @@ child process timed and memory-watched by `fetch_bench.measure`:
 1. reference: Pelican 4.12, default theme and settings (feeds as by default), plain posts, cold;
 2. cold: `pelican content -s publishconf.py --fatal errors`, our theme and plugins, cold;
 3. no-comments: the same without the comment_threads plugin (its overhead), cold;
-4. nothing-new: 2 again on the same content, cache and output (what an hourly publish with no
-   news costs: the build sees no input changed and stops);
-5. touched: the same after one post file's mtime changed but not its bytes (as when a fetch
-   updated the state database): the whole pipeline runs and must change no file;
+4. nothing-new: 2 again on the same content, cache and output (the build sees no input changed
+   and stops);
+4b. fetched: the aggregator's state database changed, as an hourly fetch with nothing new
+   leaves it: only the pages made from it (health) are rendered;
+5. touched: the same after one post file's mtime changed but not its bytes (a post file
+   replaced by an identical one): the whole pipeline runs and must change no file;
 6. one-new: one new post and three new comments on an existing post, then 4 again;
 7. full-after: a cold build of the updated content into a fresh output, compared byte for byte
    with 6's output (an incremental build must write the site a full build writes).
@@ -40,7 +42,7 @@ SITE_URL = "https://example.org"
 PUBLISHCONF = PROJECT_ROOT / "publishconf.py"
 COMMENT_PLUGIN = "comment_threads"
 SAMPLE_PATHS = 20  # differing paths kept in the report
-RUN_NAMES = ("reference", "cold", "no-comments", "nothing-new", "touched", "one-new",
+RUN_NAMES = ("reference", "cold", "no-comments", "nothing-new", "fetched", "touched", "one-new",
              "full-after")
 
 
@@ -95,6 +97,7 @@ class SizeResult:
     generate_s: float
     runs: dict[str, BuildRun] = field(default_factory=dict)
     nothing_new_diff: TreeDiff | None = None
+    fetched_diff: TreeDiff | None = None
     touched_diff: TreeDiff | None = None
     one_new_diff: TreeDiff | None = None
     one_new_not_showing: list[str] = field(default_factory=list)  # changed, without the news
@@ -117,7 +120,8 @@ class SizeResult:
             "plugin_overhead_pct": _pct(cold, bare),
             "plugin_overhead_cpu_pct": _pct(cpu.get("cold"), cpu.get("no-comments")),
             "nothing_new_s": self.wall("nothing-new"), "one_new_s": self.wall("one-new"),
-            "touched_s": self.wall("touched"),
+            "fetched_s": self.wall("fetched"), "touched_s": self.wall("touched"),
+            "fetched_files_changed": _total(self.fetched_diff),
             "nothing_new_files_changed": _total(self.nothing_new_diff),
             "touched_files_changed": _total(self.touched_diff),
             "one_new_files_changed": _total(self.one_new_diff),
@@ -199,6 +203,20 @@ def _not_showing(output: Path, before: Mapping[str, str], after: Mapping[str, st
         if not any(mark in text for mark in marks):
             found.append(path)
     return found
+
+
+def record_fetch(site: GeneratedSite, number: int) -> None:
+    """What a fetch leaves in the aggregator's state database (one feed checked, at an hour
+    of its own), as the health page reads it."""
+    from aggregator.state import FeedState, State
+
+    ids = re.findall(r'^\s*-?\s*id: "([^"]+)"', site.members_file.read_text(encoding="utf-8"),
+                     re.M)
+    member = ids[number % len(ids)]
+    moment = 1.8e9 + number * 3600
+    with State(site.root / "var" / "state.sqlite3") as state:
+        state.save(FeedState(member, f"https://{member}.blogs.example/feed/",
+                             last_attempt=moment, last_success=moment, last_status=200))
 
 
 def _json_overrides(values: Mapping[str, object]) -> list[str]:
@@ -295,6 +313,7 @@ class SizeBench:
         self.build("reference", reference_command(site, folder / "out-ref", folder / "cache-ref"),
                    folder / "out-ref")
         self._check_reference(folder / "out-ref")
+        record_fetch(site, 0)  # the site has been fetched before
         out, cache = folder / "out", folder / "cache"
         bare = [p for p in project_plugins() if p != COMMENT_PLUGIN]
         out_bare, cache_bare = folder / "out-bare", folder / "cache-bare"
@@ -310,6 +329,10 @@ class SizeBench:
         self.build("nothing-new", ours_command(site, out, cache), out)
         after = hash_tree(out)
         r.nothing_new_diff = compare_trees(before, after)
+        record_fetch(site, 1)  # an hourly fetch that found nothing new
+        self.build("fetched", ours_command(site, out, cache), out)
+        before, after = after, hash_tree(out)
+        r.fetched_diff = compare_trees(before, after)
         touched = next((site.content / "posts").rglob("*.md"))
         os.utime(touched)  # a newer mtime, the same bytes
         self.build("touched", ours_command(site, out, cache), out)
@@ -458,7 +481,8 @@ def print_report(bench: BuildBench) -> None:
         for column in ("run", "wall s", "CPU s", "peak MB", "files", "files changed",
                        "load before/after"):
             table.add_column(column, justify="left" if column == "run" else "right")
-        changed = {"nothing-new": result.nothing_new_diff, "touched": result.touched_diff,
+        changed = {"nothing-new": result.nothing_new_diff, "fetched": result.fetched_diff,
+                   "touched": result.touched_diff,
                    "one-new": result.one_new_diff, "full-after": result.full_vs_incremental}
         for name in RUN_NAMES:
             run = result.runs.get(name)
@@ -484,7 +508,8 @@ def print_report(bench: BuildBench) -> None:
                           ", ".join(result.full_vs_incremental.sample), highlight=False)
     summary = Table(title="build: ours (publishconf.py, all plugins) vs stock Pelican")
     for column in ("posts", "reference s", "ours cold s", "ours/ref", "plugin overhead",
-                   "nothing-new s", "touched s", "one-new s", "pages changed", "full = incr.",
+                   "nothing-new s", "fetched s", "touched s", "one-new s", "pages changed",
+                   "full = incr.",
                    "peak MB"):
         summary.add_column(column, justify="right")
     for result in bench.sizes:
@@ -492,7 +517,7 @@ def print_report(bench: BuildBench) -> None:
         summary.add_row(str(result.posts), _num(f["reference_s"]), _num(f["ours_cold_s"]),
                         _num(f["ratio_ours_over_reference"], "×", 2),
                         _num(f["plugin_overhead_pct"], " %"), _num(f["nothing_new_s"]),
-                        _num(f["touched_s"]), _num(f["one_new_s"]),
+                        _num(f["fetched_s"]), _num(f["touched_s"]), _num(f["one_new_s"]),
                         _num(f["one_new_files_changed"], "", 0),
                         {True: "yes", False: "no", None: "–"}[f["full_equals_incremental"]],
                         _num(f["peak_mb_ours"], "", 0))
