@@ -147,7 +147,11 @@ class Background:
             error = _wait(self._pid, self._pipe)
             if error:
                 raise RenderError("a background build process failed:\n" + error)
-            return _result(self._path)
+            try:
+                return _result(self._path)
+            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                raise RenderError(f"a background build process's result is unreadable: "
+                                  f"{exc}") from exc
         finally:
             shutil.rmtree(self._folder, ignore_errors=True)
 
