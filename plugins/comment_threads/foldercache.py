@@ -92,11 +92,6 @@ class FolderCache:
             return {}
         return data["folders"]  # type: ignore[no-any-return]
 
-    def get(self, slug: str, key: Listing) -> list[Any] | None:
-        """The comments of an unchanged folder, as fresh nodes (no children yet)."""
-        rows = self.rows_of(slug, key)
-        return None if rows is None else self.nodes(rows)
-
     def rows_of(self, slug: str, key: Listing) -> list[Row] | None:
         """The rows of an unchanged folder (`nodes` makes them comments), kept for the next
         build too; None if the folder is new or changed."""

@@ -23,7 +23,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -276,10 +275,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                       if isinstance(getattr(g, "store", None), ArticleStore)]
             for generator in stores:  # after a failure: closed, not updated
                 if succeeded:
-                    generator.store.save_extras(chain(
-                        generator.articles, generator.translations, generator.hidden_articles,
-                        generator.hidden_translations, generator.drafts,
-                        generator.drafts_translations))
+                    generator.store.save_extras(generator.every_article())
                 generator.store.close()
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError
 
+from .keys import SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
 from .preread import PREREAD_KEY
 from .store import ArticleStore
 
@@ -40,17 +42,17 @@ def _remembering(cls: type) -> type:
 
     def url(self: Any) -> str:
         try:
-            return str(self.__dict__["_incremental_url"])
+            return str(self.__dict__[URL_ATTRIBUTE])
         except KeyError:
-            value = self.__dict__["_incremental_url"] = cls.url.fget(self)  # type: ignore[attr-defined]
+            value = self.__dict__[URL_ATTRIBUTE] = cls.url.fget(self)  # type: ignore[attr-defined]
             return str(value)
 
     def save_as(self: Any) -> str:
         try:
-            return str(self.__dict__["_incremental_save_as"])
+            return str(self.__dict__[SAVE_AS_ATTRIBUTE])
         except KeyError:
             value = cls.save_as.fget(self)  # type: ignore[attr-defined]
-            self.__dict__["_incremental_save_as"] = value
+            self.__dict__[SAVE_AS_ATTRIBUTE] = value
             return str(value)
 
     def __reduce_ex__(self: Any, protocol: Any) -> tuple[Any, ...]:
@@ -182,16 +184,19 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         if self.store.active:
             logger.info("Posts: %d read, %d unchanged since the last build", self.store.read,
                         self.store.kept)
-        seen: set[int] = set()
-        for article in [*self.articles, *self.translations, *self.hidden_articles,
-                        *self.hidden_translations, *self.drafts, *self.drafts_translations]:
-            if id(article) in seen:
-                continue
-            seen.add(id(article))
+        for article in self.every_article():
             cls = type(article)
             if isinstance(getattr(cls, "url", None), property) and \
                     isinstance(getattr(cls, "save_as", None), property):
                 article.__class__ = _remembering(cls)  # type: ignore[arg-type]
+
+
+    def every_article(self) -> list[Any]:
+        """Published, hidden and draft articles and their translations, each once."""
+        unique = {id(a): a for a in chain(self.articles, self.translations,
+                                          self.hidden_articles, self.hidden_translations,
+                                          self.drafts, self.drafts_translations)}
+        return list(unique.values())
 
 
 class NetworkPagesGenerator(PagesGenerator):  # type: ignore[misc]

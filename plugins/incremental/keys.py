@@ -19,6 +19,8 @@ from typing import Any
 _PRIMITIVES = (str, int, float, bool, type(None), date, datetime)
 DIGEST_ATTRIBUTE = "_incremental_digest"  # cached on each article for the build
 OWN_ATTRIBUTE = "_incremental_own"  # cached on each article, and kept by the article store
+URL_ATTRIBUTE = "_incremental_url"  # an article's final URL, remembered (generators.py)
+SAVE_AS_ATTRIBUTE = "_incremental_save_as"  # and its final save_as
 
 
 class Unkeyable(Exception):

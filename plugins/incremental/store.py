@@ -33,11 +33,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .keys import OWN_ATTRIBUTE, SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
+
 logger = logging.getLogger(__name__)
 
 STORE_FILE = "articles.sqlite3"
 STORE_VERSION = "1"
-EXTRA_ATTRIBUTES = ("_incremental_url", "_incremental_save_as", "_incremental_own")
+EXTRA_ATTRIBUTES = (URL_ATTRIBUTE, SAVE_AS_ATTRIBUTE, OWN_ATTRIBUTE)
 Stamp = tuple[int, int, int]  # size, mtime_ns, inode
 
 _SCHEMA = """
