@@ -53,7 +53,7 @@ fetch: install
 	$(PY) -m aggregator fetch
 
 html: install
-	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE)
+	$(PY) -m plugins.incremental $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE)
 
 serve: install
 	$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT)

@@ -170,7 +170,9 @@ def publish(root: Path, options: PublishOptions | None = None) -> None:
             if options.allow_private_networks:
                 fetch.append("--allow-private-networks")
             _command("fetch", fetch, log, root, env)
-            _command("build", [sys.executable, "-m", "pelican", "-s", options.settings_file,
+            # Pelican's command line, ending without freeing the build's objects one by one
+            _command("build", [sys.executable, "-m", "plugins.incremental", "-s",
+                               options.settings_file,
                                "-o", str(output), "--fatal", "errors"], log, root, env)
             _command("search index", [sys.executable, "-m", "pagefind", "--site", str(output)],
                      log, root, env)

@@ -228,7 +228,9 @@ def ours_command(site: GeneratedSite, output: Path, cache: Path, *,
                  plugins: Sequence[str] | None = None) -> list[str]:
     """A publish build: publishconf.py (SITEURL from the environment, as it reads it), the
     bench's registry and an empty state, `--fatal errors` as `aggregator publish` runs it.
-    Avatars are not fetched (the synthetic members have none)."""
+    Avatars are not fetched (the synthetic members have none). Through `python -m
+    plugins.incremental`, Pelican's command line as `make html` and `aggregator publish` run
+    it."""
     overrides: dict[str, object] = {
         "MEMBERS_FILE": str(site.members_file),
         "AGGREGATOR_STATE": str(site.root / "var" / "state.sqlite3"),
@@ -236,7 +238,9 @@ def ours_command(site: GeneratedSite, output: Path, cache: Path, *,
     }
     if plugins is not None:
         overrides["PLUGINS"] = list(plugins)
-    return ["env", f"SITEURL={SITE_URL}", sys.executable, "-m", "pelican", str(site.content),
+    return ["env", f"SITEURL={SITE_URL}", f"PYTHONPATH={PUBLISHCONF.parent}", sys.executable,
+            "-m", "plugins.incremental",
+            str(site.content),
             "-o", str(output), "-s", str(PUBLISHCONF), "--cache-path", str(cache),
             "--fatal", "errors", *_json_overrides(overrides)]
 

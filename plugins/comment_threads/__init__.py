@@ -53,6 +53,9 @@ CACHE_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
 BUILD_PREREAD = "build_preread"  # sent by plugins/incremental before a full build
 PREREAD_KEY = "_comment_threads_preread"  # settings key: the threads read by preread_threads
+# Settings key under which plugins/incremental hands over its listing of the content folder
+# (plugins/incremental/listing.py: `folder(path)`, `subfolders(path)`): no second walk.
+CONTENT_LISTING_KEY = "_incremental_content_listing"
 MIN_FOLDERS_AHEAD = 200
 AUTHOR_MAX = 100
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -244,7 +247,8 @@ class CommentThreads:
         self._plain = all(name in PLAIN_SAFE_EXTENSIONS
                           and (not configs.get(name) or name.endswith("codehilite"))
                           for name in extensions)
-        self._folders: dict[str, Path] | None = None
+        self._folders: dict[str, str] | None = None
+        self._listing = settings.get(CONTENT_LISTING_KEY)
         self._quiet = False
         self._html: dict[str, str] = {}  # post slug → its thread's HTML, made by preread
         self._websites: dict[str, str | None] = {}  # commenters come back: each URL checked once
@@ -260,15 +264,22 @@ class CommentThreads:
             code_signature(signature), CommentNode,
             load=bool(settings.get("LOAD_CONTENT_CACHE")))
 
-    def folders(self) -> dict[str, Path]:
-        """Post slug → its comment folder, listed once per build."""
+    def folders(self) -> dict[str, str]:
+        """Post slug → its comment folder (a path: 20,000 Path objects cost a second), listed
+        once per build."""
         if self._folders is None:
             self._folders = {}
-            if self.root.is_dir():
+            names = (self._listing.subfolders(self.root) if self._listing is not None
+                     else None)
+            if names is not None:
+                root = str(self.root)
+                self._folders = {name: os.path.join(root, name) for name in names
+                                 if _SLUG.match(name)}
+            elif self.root.is_dir():
                 with os.scandir(self.root) as entries:
                     for entry in entries:
                         if entry.is_dir(follow_symlinks=False) and _SLUG.match(entry.name):
-                            self._folders[entry.name] = Path(entry.path)
+                            self._folders[entry.name] = entry.path
         return self._folders
 
     def _warn(self, message: str, *args: Any) -> None:
@@ -337,14 +348,14 @@ class CommentThreads:
         self.cache.put(key, html)
         return html
 
-    def read_folder(self, folder: Path, key: Listing) -> tuple[list[CommentNode], bool]:
+    def read_folder(self, folder: str | Path, key: Listing) -> tuple[list[CommentNode], bool]:
         """The comments of one folder listed as `key` (no children yet), and whether every file
         was usable (only then may the folder be kept for the next build)."""
         nodes: list[CommentNode] = []
         seen: set[str] = set()
         clean = True
         for name, _size, _mtime in key:
-            path = folder / name
+            path = Path(folder, name)
             node = self.read(path)
             if node is None:
                 clean = False
@@ -372,20 +383,28 @@ class CommentThreads:
         key = self.folder_cache.key(post_slug)  # read by preread_threads just now
         stamped = self.folder_cache.path is not None
         if key is None:
-            key = listing(folder, stamps=stamped)
+            key = self.listing(folder, stamps=stamped)
             if key is None:
                 logger.warning("%s: comment folder unreadable, skipped", folder)
                 return Thread.of([], 0), None
         digest = _digest(key) if stamped else None
-        rows = self.folder_cache.rows_of(post_slug, key)
-        if rows is not None:
+        kept = self.folder_cache.rows_of(post_slug, key)
+        if kept is not None:
             nodes = self.folder_cache.nodes
-            return Thread(lambda: link_nodes(nodes(rows)), len(rows),
+            return Thread(lambda: link_nodes(nodes(kept.rows())), kept.count,
                           self._html.get(post_slug)), digest
         found, clean = self.read_folder(folder, key)
         if clean:
             self.folder_cache.put(post_slug, key, found)
         return Thread.of(link_nodes(found), len(found)), digest
+
+    def listing(self, folder: str | Path, *, stamps: bool = True) -> Listing | None:
+        """foldercache.listing, from the build's listing of the content folder if it has one."""
+        files = self._listing.folder(folder) if self._listing is not None else None
+        if files is None:
+            return listing(Path(folder), stamps=stamps)
+        return tuple(sorted((name, stamp[0] if stamps else 0, stamp[1] if stamps else 0)
+                            for name, stamp in files if name.endswith(".md")))
 
     def preread(self, slugs: Sequence[str]) -> Preread:
         """Read the folders of `slugs` for the folder cache (ahead of a full build, in another
@@ -395,7 +414,7 @@ class CommentThreads:
         rows, html = [], {}
         folders = self.folders()
         for slug in slugs:
-            key = listing(folders[slug])
+            key = self.listing(folders[slug])
             if key is None:
                 continue  # thread() reports it
             nodes, clean = self.read_folder(folders[slug], key)

@@ -8,6 +8,11 @@ warnings are logged on every build. The cache carries a signature of the code an
 turn files into comments (this plugin, the aggregator's cleaner, the Markdown settings); any
 other signature and it is ignored. It lives in CACHE_PATH, like Pelican's own caches, and
 follows CACHE_CONTENT / LOAD_CONTENT_CACHE.
+
+It is an SQLite file, one row per folder: a build reads every folder's listing and count in one
+query, and a folder's comments only when a page shows its thread (a publish shows a few dozen
+of 20,000); it writes only the folders that changed. (A single pickle of every folder, read and
+rewritten whole, cost most of a second and 150 MB at 60,000 comments.)
 """
 
 from __future__ import annotations
@@ -16,20 +21,24 @@ import hashlib
 import logging
 import os
 import pickle
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from aggregator.atomic import write_atomic
-from aggregator.errors import WriteError
-
 logger = logging.getLogger(__name__)
 
-CACHE_FILE = "comment_folders.pickle"
-CACHE_VERSION = 1
+CACHE_FILE = "comment_folders.sqlite3"
+CACHE_VERSION = "2"
 Listing = tuple[tuple[str, int, int], ...]  # (name, size, mtime_ns) of each .md file, sorted
 Row = tuple[Any, ...]  # a comment's fields, in the node type's order, unthreaded
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (
+    slug TEXT PRIMARY KEY, listing TEXT NOT NULL, count INTEGER NOT NULL, rows BLOB NOT NULL);
+"""
 
 
 def code_signature(*extra: str) -> str:
@@ -61,6 +70,45 @@ def listing(folder: Path, *, stamps: bool = True) -> Listing | None:
     return tuple(sorted(found))
 
 
+class _Reader:
+    """Reads kept rows, on a connection of its own in each process (threads are made while
+    pages render, in forked processes; an SQLite connection must not cross a fork)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def rows(self, slug: str) -> list[Row]:
+        if self._db is None or self._pid != os.getpid():
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30,
+                                       check_same_thread=False)
+            self._pid = os.getpid()
+        found = self._db.execute("SELECT rows FROM folders WHERE slug = ?", (slug,)).fetchone()
+        if found is None:
+            raise RuntimeError(f"{self.path}: the kept comments of {slug} are missing; delete "
+                               "the cache folder (or run `make clean`) and build again")
+        return pickle.loads(found[0])  # type: ignore[no-any-return]  # noqa: S301 - our cache
+
+
+class Kept:
+    """A folder's comments as the last build read them: the count now, the rows on demand."""
+
+    __slots__ = ("count", "_load", "_rows")
+
+    def __init__(self, count: int, load: Callable[[], list[Row]] | None = None,
+                 rows: list[Row] | None = None) -> None:
+        self.count = count
+        self._load = load
+        self._rows = rows
+
+    def rows(self) -> list[Row]:
+        if self._rows is None:
+            assert self._load is not None
+            self._rows = self._load()
+        return self._rows
+
+
 class FolderCache:
     """Post slug → (listing, the comments read from it as field tuples)."""
 
@@ -70,37 +118,64 @@ class FolderCache:
         self.signature = signature
         self.node_type = node_type
         self.names = [f.name for f in fields(node_type)]
-        self.entries: dict[str, tuple[Listing, list[Row]]] = {}
-        self.used: dict[str, tuple[Listing, list[Row]]] = {}
-        self.changed = False
-        self.fresh: set[str] = set()  # folders put in this build: no need to list them again
-        if path is not None and load:
-            self.entries = self._load(path)
+        self.entries: dict[str, tuple[str, int]] = {}  # slug → (repr of listing, count), kept
+        self.used: set[str] = set()  # folders this build found unchanged or put
+        self.new: dict[str, tuple[Listing, list[Row]]] = {}  # put in this build
+        self._reader: _Reader | None = None
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            try:
+                self._db = self._open(path, load=load)
+            except (sqlite3.Error, OSError) as exc:
+                logger.warning("%s: comment folder cache unusable, rebuilt: %s", path, exc)
+                try:
+                    path.unlink(missing_ok=True)
+                    self._db = self._open(path, load=False)
+                except (sqlite3.Error, OSError) as again:
+                    logger.warning("%s: no comment folder cache this build: %s", path, again)
+                    self.path = None
+            if self._db is not None:
+                self._reader = _Reader(path)
 
-    def _load(self, path: Path) -> dict[str, tuple[Listing, list[Row]]]:
+    @property
+    def fresh(self) -> set[str]:
+        """Folders put in this build: no need to list them again."""
+        return set(self.new)
+
+    def _open(self, path: Path, *, load: bool) -> sqlite3.Connection:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
         try:
-            with path.open("rb") as handle:
-                data = pickle.load(handle)  # noqa: S301 - our own cache, as Pelican's are
-        except FileNotFoundError:
-            return {}
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as exc:
-            logger.warning("%s: comment folder cache unreadable, rebuilt: %s", path, exc)
-            return {}
-        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION \
-                or data.get("signature") != self.signature \
-                or data.get("fields") != self.names or not isinstance(data.get("folders"), dict):
-            return {}
-        return data["folders"]  # type: ignore[no-any-return]
+            db.executescript(_SCHEMA)
+            db.execute("PRAGMA synchronous = OFF")  # a cache: a crash costs a re-read, no more
+            meta = dict(db.execute("SELECT name, value FROM meta"))
+            wanted = {"version": CACHE_VERSION, "signature": self.signature,
+                      "fields": ",".join(self.names)}
+            if not load or any(meta.get(k) != v for k, v in wanted.items()):
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM folders")
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", wanted.items())
+                db.execute("COMMIT")
+            else:
+                self.entries = {slug: (listing, count) for slug, listing, count
+                                in db.execute("SELECT slug, listing, count FROM folders")}
+        except BaseException:
+            db.close()
+            raise
+        return db
 
-    def rows_of(self, slug: str, key: Listing) -> list[Row] | None:
-        """The rows of an unchanged folder (`nodes` makes them comments), kept for the next
-        build too; None if the folder is new or changed."""
+    def rows_of(self, slug: str, key: Listing) -> Kept | None:
+        """An unchanged folder (or one put in this build): its count, and its rows when asked
+        (`nodes` makes them comments); None if the folder is new or changed."""
+        if slug in self.new:
+            listing, rows = self.new[slug]
+            return Kept(len(rows), rows=rows) if listing == key else None
         entry = self.entries.get(slug)
-        if entry is None or entry[0] != key:
-            self.changed = True
+        if entry is None or entry[0] != repr(key) or self._reader is None:
             return None
-        self.used[slug] = entry
-        return entry[1]
+        self.used.add(slug)
+        reader = self._reader
+        return Kept(entry[1], lambda: reader.rows(slug))
 
     def nodes(self, rows: list[Row]) -> list[Any]:
         """Rows as fresh nodes (no children yet): threading never touches the cache."""
@@ -127,21 +202,34 @@ class FolderCache:
         """Keep a folder's comments, as `rows` made them, for this build and the next."""
         if self.path is None:
             return
-        self.entries[slug] = self.used[slug] = (key, rows)
-        self.fresh.add(slug)
-        self.changed = True
+        self.new[slug] = (key, rows)
+        self.used.add(slug)
 
     def key(self, slug: str) -> Listing | None:
         """The listing of a folder put in this build (it need not be listed again)."""
-        return self.entries[slug][0] if slug in self.fresh else None
+        found = self.new.get(slug)
+        return found[0] if found is not None else None
 
     def save(self) -> None:
-        """Keep the folders used in this build (others are dropped), atomically."""
-        if self.path is None or (not self.changed and len(self.used) == len(self.entries)):
+        """Write the folders put in this build, forget those no build used; one transaction."""
+        if self._db is None:
             return
-        data = {"version": CACHE_VERSION, "signature": self.signature, "fields": self.names,
-                "folders": self.used}
+        kept = {slug: entry for slug, entry in self.entries.items() if slug in self.used}
+        gone = [(slug,) for slug in self.entries if slug not in self.used]
+        written = [(slug, repr(key), len(rows), pickle.dumps(rows, protocol=5))
+                   for slug, (key, rows) in self.new.items()]
         try:
-            write_atomic(self.path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
-        except WriteError as exc:
+            if gone or written:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("DELETE FROM folders WHERE slug = ?", gone)
+                self._db.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?)",
+                                     written)
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
             logger.warning("comment folder cache not saved: %s", exc)
+            return
+        self.entries = {**kept, **{slug: (listing, count)
+                                   for slug, listing, count, _rows in written}}
+        self.new = {}
+        self._db.close()  # written; kept rows are read through the reader from now on
+        self._db = None

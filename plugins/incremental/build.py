@@ -16,7 +16,6 @@ a full one. `make clean` (or deleting the cache) forces a full build too.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import logging
 import os
@@ -35,6 +34,8 @@ from aggregator.errors import WriteError
 
 from .generators import STORE_KEYS, NetworkArticlesGenerator, NetworkPagesGenerator
 from .keys import _hash, settings_digest, tree_digest
+from .listing import LISTING_KEY, ContentListing
+from .outputs import OutputCheck
 from .preread import BUILD_PREREAD, MIN_FILES_PER_PROCESS, PREREAD_KEY, preread
 from .render import MIN_PAGES_PER_PROCESS, Background, in_processes
 from .store import ArticleStore
@@ -70,28 +71,6 @@ def code_folders(settings: Mapping[str, Any]) -> list[Path]:
     folders += [Path(str(p)) for p in settings.get("PLUGIN_PATHS") or []]
     folders.append(Path(aggregator.__file__).parent)
     return folders
-
-
-def content_listing(folder: Path) -> str:
-    """Every file under the content folder by path, size, modification time and inode (a file
-    renamed over another is new, whatever its size and time)."""
-    h = hashlib.blake2b(digest_size=20)
-    stack = [str(folder)]
-    skip = len(str(folder)) + 1
-    while stack:
-        with os.scandir(stack.pop()) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-                continue
-            try:
-                stat = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            h.update(f"{entry.path[skip:]}\0{stat.st_size}\0{stat.st_mtime_ns}\0"
-                     f"{stat.st_ino}\n".encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
 
 
 def _file_stamp(path: Path) -> str:
@@ -151,16 +130,6 @@ class Manifest:
                               if isinstance(k, str) and isinstance(v, list) and len(v) == 2}
         return manifest
 
-    def outputs_present(self) -> bool:
-        """Every file the last build wrote is still there, with its size."""
-        for rel, (_key, size) in self.pages.items():
-            try:
-                if os.stat(self.output / rel).st_size != size:
-                    return False
-            except OSError:
-                return False
-        return bool(self.pages)
-
     def forget(self) -> None:
         """Remove the file while a build runs: a build that fails leaves no manifest behind."""
         try:
@@ -175,7 +144,7 @@ class Manifest:
         data = {"version": MANIFEST_VERSION, "output": str(self.output),
                 "fingerprint": fingerprint, "state": state, "site_key": site_key,
                 "pages": dict(pages), "newest": dict(newest) if newest is not None else None}
-        write_atomic(self.path, json.dumps(data, sort_keys=True, separators=(",", ":")))
+        write_atomic(self.path, json.dumps(data, separators=(",", ":"), check_circular=False))
 
 
 def forget_caches(cache: Path) -> int:
@@ -219,11 +188,13 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         output = Path(self.output_path).resolve()
         cache = Path(str(self.settings.get("CACHE_PATH") or "cache"))
         manifest = Manifest.load(cache / MANIFEST_FILE, output)
+        check = OutputCheck(output, manifest.pages)  # on a thread, while the rest is read
         base_key = _hash(settings_digest(self.settings), _versions(),
                          tree_digest(code_folders(self.settings)))
-        fingerprint, state = self._fingerprint(base_key), self._state_stamp()
+        listing = ContentListing.scan(self.path)
+        fingerprint, state = self._fingerprint(base_key, listing), self._state_stamp()
         if (manifest.fingerprint == fingerprint and manifest.site_key == base_key
-                and manifest.outputs_present()):
+                and check.all_intact()):
             if manifest.state == state:
                 logger.info("Nothing changed since the last build: %s is up to date (%d "
                             "files checked in %.2f s)", output, len(manifest.pages),
@@ -231,13 +202,14 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 return
             if manifest.newest is not None:
                 manifest.forget()
-                pages = self._render_state_pages(manifest, base_key)
+                pages = self._render_state_pages(manifest, base_key, check)
                 manifest.save(fingerprint, state, base_key, pages, manifest.newest)
                 logger.info("Only the aggregator's state changed: %d pages rendered from it "
                             "in %.2f s", self._writer.log.rendered,
                             time.monotonic() - started)
                 return
         manifest.forget()
+        self.settings[LISTING_KEY] = listing  # one walk of the content folder for all
         self._background: list[Background] = []
         previous = manifest.pages if manifest.site_key == base_key else {}
         if not previous:
@@ -257,7 +229,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         # The article store (store.py) keeps articles for this code and settings; what it
         # keeps of finished articles (URLs, digests) also needs the same registry.
         self.settings[STORE_KEYS] = (base_key, _hash(base_key, self._registry_stamp()))
-        self._incremental = (previous, base_key)
+        self._incremental = (previous, base_key, check)
         self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
         self._removed = 0
         signals.all_generators_finalized.connect(self._keep_generators, weak=False)
@@ -269,6 +241,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             signals.all_generators_finalized.disconnect(self._keep_generators)
             gc.unfreeze()
             self.settings.pop(PREREAD_KEY, None)
+            self.settings.pop(LISTING_KEY, None)
             for job in self._background:
                 job.close()
             stores = [g for g in getattr(self, "_generators", [])
@@ -294,12 +267,12 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
     def _registry_stamp(self) -> str:
         return _file_stamp(_project_path(self.settings, "MEMBERS_FILE", "members.yaml"))
 
-    def _fingerprint(self, base_key: str) -> str:
+    def _fingerprint(self, base_key: str, listing: ContentListing) -> str:
         """Everything a build reads but the aggregator's state: if it is the same, so is
         every page but those made from the state."""
         settings = self.settings
         return _hash(base_key, str(Path(self.output_path).resolve()), today(settings),
-                     content_listing(Path(self.path)), self._registry_stamp(),
+                     listing.digest(), self._registry_stamp(),
                      _file_stamp(_project_path(settings, "TAKEDOWNS_FILE", "takedowns.yaml")))
 
     def _state_stamp(self) -> str:
@@ -331,7 +304,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                         for member, (date, count) in posts.items()}
         return None
 
-    def _render_state_pages(self, manifest: Manifest, base_key: str) -> dict[str, list[Any]]:
+    def _render_state_pages(self, manifest: Manifest, base_key: str,
+                            check: OutputCheck) -> dict[str, list[Any]]:
         """Only the aggregator's state changed (a fetch with nothing new): run only the
         generators whose pages are made from it (`reads_state = True`: plugins/health), with
         the posts as the last build saw them (NEWEST_POSTS), and keep every other page."""
@@ -345,7 +319,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                       for cls in super()._get_generator_classes()
                       if getattr(cls, "reads_state", False)]
         writer = IncrementalWriter(self.output_path, settings=settings,
-                                   previous=manifest.pages, site_key=base_key)
+                                   previous=manifest.pages, site_key=base_key, check=check)
+        self._writer, self._kept_pages = writer, manifest.pages
         try:
             for generator in generators:
                 generator.generate_context()
@@ -354,8 +329,16 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             signals.finalized.send(self)
         finally:
             settings.pop(NEWEST_POSTS, None)
-        self._writer = writer
         return {**manifest.pages, **writer.log.pages}
+
+    def written_files(self) -> list[str]:
+        """Every file this build's writer wrote or left as it was ('/'-separated, under the
+        output folder): plugins/sitemap lists the pages from it instead of walking them."""
+        pages = dict(getattr(self, "_kept_pages", {}))
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            pages.update(writer.log.pages)
+        return list(pages)
 
     def _processes(self) -> tuple[int, int]:
         """BUILD_PROCESSES (default: one per core) and BUILD_PROCESS_MIN_PAGES (0: each step's
@@ -380,9 +363,9 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         """The writer queues pages while the generators run; right after the last generator's
         output (before `finalized`, whose plugins read the output folder) it renders them on
         BUILD_PROCESSES processes."""
-        previous, base_key = getattr(self, "_incremental", ({}, ""))
+        previous, base_key, check = getattr(self, "_incremental", ({}, "", None))
         writer = IncrementalWriter(self.output_path, settings=self.settings,
-                                   previous=previous, site_key=base_key)
+                                   previous=previous, site_key=base_key, check=check)
         self._writer = writer
         outputs = [g for g in getattr(self, "_generators", []) if hasattr(g, "generate_output")]
         if outputs:

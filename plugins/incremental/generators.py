@@ -12,6 +12,7 @@ The output is the same: same lists in the same order, same URLs.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 from collections import defaultdict
@@ -27,8 +28,9 @@ from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError
 
 from .keys import SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
+from .listing import LISTING_KEY, ContentListing
 from .preread import PREREAD_KEY
-from .store import ArticleStore
+from .store import LINKS_ATTRIBUTE, ArticleStore
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ def _remembering(cls: type) -> type:
     def __reduce_ex__(self: Any, protocol: Any) -> tuple[Any, ...]:
         """Pickled (Pelican's content caches) as the plain class, without what this build
         remembered: a later build must compute its own."""
+        getattr(self, "_content", None)  # a body left in the article store: read it now
         return (_restore, (cls, {key: value for key, value in self.__dict__.items()
                                  if not key.startswith(BUILD_ATTRIBUTE_PREFIX)}))
 
@@ -92,7 +95,8 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         self.store = ArticleStore(Path(str(settings["CACHE_PATH"])) if use else None,
                                   *(keys if use else ("", "")),
                                   {"settings": settings, "context": self.context},
-                                  load=bool(settings.get("LOAD_CONTENT_CACHE")))
+                                  load=bool(settings.get("LOAD_CONTENT_CACHE")),
+                                  listing=self._listing())
         prepared = settings.pop(PREREAD_KEY, None)
         if prepared:
             read_before = self.readers.get_cached_data
@@ -103,6 +107,51 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
                 return found if found is not None else read_before(path, default)
 
             self.readers.get_cached_data = get_cached_data
+
+    def _listing(self) -> ContentListing | None:
+        """The build's listing of this content folder (listing.py), if it made one."""
+        listing = self.settings.get(LISTING_KEY)
+        if isinstance(listing, ContentListing) and \
+                listing.root == os.path.normpath(str(self.path)):
+            return listing
+        return None
+
+    def get_files(self, paths: Any, exclude: list[str] | None = None,
+                  extensions: Any = None) -> set[str]:
+        """Pelican's rules (excluded folders, IGNORE_FILES, reader extensions) applied to the
+        build's listing instead of walking the folder again."""
+        listing = self._listing()
+        paths = [paths] if isinstance(paths, str) else list(paths)
+        listed = listing.files_under(paths) if listing is not None else None
+        if listed is None or any(p in listing.files for p in paths):  # type: ignore[union-attr]
+            return set(super().get_files(paths, exclude=exclude, extensions=extensions))
+        excluded = {os.path.normpath(e).replace(os.sep, "/") for e in exclude or []}
+        ignores = self.settings["IGNORE_FILES"]
+        roots = {os.path.normpath(p).replace(os.sep, "/").strip("/") for p in paths}
+        files = set()
+        for rel in listed:
+            folders = rel.split("/")[:-1]
+            skip = False
+            for depth in range(len(folders), 0, -1):
+                folder = "/".join(folders[:depth])
+                if folder in roots:
+                    break  # folders above a walked root are not Pelican's to exclude
+                if folder in excluded or any(fnmatch.fnmatch(folders[depth - 1], pattern)
+                                             for pattern in ignores):
+                    skip = True
+                    break
+            path = rel.replace("/", os.sep)
+            if not skip and self._include_path(path, extensions):
+                files.add(path)
+        return files
+
+    def add_static_links(self, content: Any) -> None:
+        """Pelican's, with the links a kept article's body had (the body is not read)."""
+        links = content.__dict__.get(LINKS_ATTRIBUTE)
+        if links is None:
+            super().add_static_links(content)
+        else:
+            self.context["static_links"] |= links
 
     # The generator-level cache (CONTENT_CACHING_LAYER = "generator"): the article store.
     def get_cached_data(self, filename: str, default: Any = None) -> Any:

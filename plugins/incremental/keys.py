@@ -18,6 +18,7 @@ from typing import Any
 
 _PRIMITIVES = (str, int, float, bool, type(None), date, datetime)
 DIGEST_ATTRIBUTE = "_incremental_digest"  # cached on each article for the build
+NEIGHBOUR_ATTRIBUTE = "_incremental_link"  # its title and URL, cached for the build
 OWN_ATTRIBUTE = "_incremental_own"  # cached on each article, and kept by the article store
 URL_ATTRIBUTE = "_incremental_url"  # an article's final URL, remembered (generators.py)
 SAVE_AS_ATTRIBUTE = "_incremental_save_as"  # and its final save_as
@@ -130,11 +131,12 @@ def article_digest(article: Any) -> str:
     """An article as lists and pages show it: its own digest and its comment count.
 
     Computed once per build and kept on the article."""
-    cached = getattr(article, DIGEST_ATTRIBUTE, None)
+    state = article.__dict__
+    cached = state.get(DIGEST_ATTRIBUTE)
     if cached is not None:
         return str(cached)
-    digest = _hash(own_digest(article), repr(getattr(article, "comment_count", None)))
-    setattr(article, DIGEST_ATTRIBUTE, digest)
+    digest = state[DIGEST_ATTRIBUTE] = _hash(own_digest(article),
+                                             repr(getattr(article, "comment_count", None)))
     return digest
 
 
@@ -156,15 +158,20 @@ def thread_digest(roots: Iterable[Any] | None) -> str:
 
 
 def neighbour_digest(article: Any | None) -> str:
-    """The newer/older post links on an article page: a title and a URL."""
+    """The newer/older post links on an article page: a title and a URL (computed once per
+    build and kept on the article: each is the neighbour of two others)."""
     if article is None:
         return "-"
-    return _hash(str(article.title), str(article.url))
+    state = article.__dict__
+    cached = state.get(NEIGHBOUR_ATTRIBUTE)
+    if cached is None:
+        cached = state[NEIGHBOUR_ATTRIBUTE] = _hash(str(article.title), str(article.url))
+    return str(cached)
 
 
 def value_digest(value: Any) -> str:
     """A page's own variable (a kwarg of write_file). Raises Unkeyable for unknown kinds."""
-    if hasattr(value, "_content") and hasattr(value, "metadata"):
+    if isinstance(getattr(value, "metadata", None), dict) and hasattr(value, "source_path"):
         return "A" + article_digest(value)
     if hasattr(value, "slug") and hasattr(value, "name") and hasattr(value, "url"):
         return _url_wrapper(value)

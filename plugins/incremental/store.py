@@ -15,8 +15,14 @@ Beside each article, what the last build worked out from the finished article (i
 save_as and the writer's own digest of it: keys.own_digest) is kept too. It follows from the
 file, the settings, the code and the registry, so it is used again while those are unchanged.
 
-The store is an SQLite database in CACHE_PATH: one row per article, looked up as the generator
-lists the files, written as they are read, so no build holds every pickle in memory at once.
+The body (Pelican's `_content`, two thirds of an article) is kept apart and read only when
+something asks for it: an hourly publish renders a few dozen pages, so it reads a few dozen
+bodies, not 20,000 (and does not hold them in memory). The file links Pelican collects from
+each body (`{static}`, `{attach}`) are kept with the article, so listing them needs no body.
+
+The store is an SQLite database in CACHE_PATH: one row per article, all read in one query
+when the generator asks for the first, written as they are read. The file stamps come from
+the build's listing of the content folder (listing.py) when it has one: no second `stat`.
 It is valid for one key (settings, code, library versions: build.py); with any other it starts
 empty. Rows are committed once the articles are made; a killed build loses only its own rows.
 A build from scratch removes the file with the other caches.
@@ -30,23 +36,32 @@ import os
 import pickle
 import sqlite3
 from collections.abc import Iterable, Mapping
+from datetime import UTC, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import tz
+from pelican.urlwrappers import Category, Tag
 
 from .keys import OWN_ATTRIBUTE, SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
+from .listing import ContentListing, Stamp
 
 logger = logging.getLogger(__name__)
 
 STORE_FILE = "articles.sqlite3"
-STORE_VERSION = "1"
+STORE_VERSION = "2"
 EXTRA_ATTRIBUTES = (URL_ATTRIBUTE, SAVE_AS_ATTRIBUTE, OWN_ATTRIBUTE)
-Stamp = tuple[int, int, int]  # size, mtime_ns, inode
+BODY_ATTRIBUTE = "_incremental_body"  # a kept article: (BodySource, name) until read
+LINKS_ATTRIBUTE = "_incremental_static_links"  # a kept article: Pelican's get_static_links()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     name TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
     inode INTEGER NOT NULL, state BLOB NOT NULL, url TEXT, save_as TEXT, own TEXT);
+CREATE TABLE IF NOT EXISTS bodies (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
@@ -64,48 +79,152 @@ def file_stamp(path: str) -> Stamp | None:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
+class BodySource:
+    """Reads kept bodies from the store file, on a connection of its own in each process (the
+    pages are rendered in forked processes; an SQLite connection must not cross a fork)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def read(self, name: str) -> str:
+        if self._db is None or self._pid != os.getpid():
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30,
+                                       check_same_thread=False)
+            self._pid = os.getpid()
+        row = self._db.execute("SELECT body FROM bodies WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: the kept body of {name} is missing; delete the "
+                             "cache folder (or run `make clean`) and build again")
+        return str(row[0])
+
+
+@cache
+def _lazy(cls: type) -> type:
+    """A subclass of an article class whose body is read from the store on first use."""
+
+    def get_body(self: Any) -> str:
+        state = self.__dict__
+        try:
+            return str(state["_content"])
+        except KeyError:
+            source, name = state[BODY_ATTRIBUTE]
+            body = state["_content"] = source.read(name)
+            return body
+
+    def set_body(self: Any, value: str) -> None:
+        self.__dict__["_content"] = value
+
+    def __reduce_ex__(self: Any, protocol: Any) -> tuple[Any, ...]:
+        """Pickled as the plain class, with its body (no reference to this store)."""
+        state = {key: value for key, value in self.__dict__.items()
+                 if key not in (BODY_ATTRIBUTE, LINKS_ATTRIBUTE)}
+        state["_content"] = get_body(self)
+        return (_restore, (cls, state))
+
+    return type(cls.__name__, (cls,), {"_content": property(get_body, set_body),
+                                      "__reduce_ex__": __reduce_ex__,
+                                      "__module__": cls.__module__,
+                                      "__qualname__": cls.__qualname__})
+
+
+def _restore(cls: Any, state: dict[str, Any]) -> Any:
+    article = cls.__new__(cls)
+    article.__dict__.update(state)
+    return article
+
+
+# Objects many articles hold equal copies of, pickled as a reference and shared when loaded:
+# unpickling 20,000 articles each with its own tags and time zone costs three times as much.
+# Authors are not shared: members_directory gives each its member's id as its slug, and two
+# members may have the same name.
+_SHARED_WRAPPERS = (Tag, Category)
+_SHARED_ZONES = {(cls.__module__, cls.__qualname__): cls
+                 for cls in (tz.tzlocal, tz.tzutc, ZoneInfo, timezone)}
+
+
 class _Pickler(pickle.Pickler):
     def __init__(self, file: Any, refs: Mapping[int, str]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._refs = refs
 
-    def persistent_id(self, obj: Any) -> str | None:
-        return self._refs.get(id(obj))
+    def persistent_id(self, obj: Any) -> Any:
+        found = self._refs.get(id(obj))
+        if found is not None:
+            return found
+        cls = type(obj)
+        if cls in _SHARED_WRAPPERS:
+            return ("wrapper", cls.__name__, obj.name)
+        if (cls.__module__, cls.__qualname__) in _SHARED_ZONES:
+            if cls is ZoneInfo:
+                return ("zone", "zoneinfo", "ZoneInfo", obj.key)
+            if cls is timezone and obj is not UTC:
+                return None
+            return ("zone", cls.__module__, cls.__qualname__, "")
+        return None
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: Any, refs: Mapping[str, Any]) -> None:
+    def __init__(self, file: Any, refs: Mapping[str, Any], shared: dict[Any, Any]) -> None:
         super().__init__(file)
         self._refs = refs
+        self._shared = shared
 
     def persistent_load(self, pid: Any) -> Any:
+        if isinstance(pid, tuple):
+            found = self._shared.get(pid)
+            if found is None:
+                found = self._shared[pid] = self._make(pid)
+            return found
         try:
             return self._refs[pid]
         except KeyError:
             raise pickle.UnpicklingError(f"unknown reference {pid!r}") from None
 
+    def _make(self, pid: tuple[Any, ...]) -> Any:
+        """A shared object from its reference: ("wrapper", class name, name) or ("zone",
+        module, class name, key)."""
+        if pid[0] == "wrapper" and len(pid) == 3 and isinstance(pid[2], str):
+            classes = {cls.__name__: cls for cls in _SHARED_WRAPPERS}
+            if pid[1] in classes:
+                return classes[pid[1]](pid[2], self._refs["settings"])
+        elif pid[0] == "zone" and len(pid) == 4:
+            cls = _SHARED_ZONES.get((pid[1], pid[2]))
+            if cls is ZoneInfo:
+                return ZoneInfo(str(pid[3]))
+            if cls is timezone:
+                return UTC
+            if cls is not None:
+                return cls()
+        raise pickle.UnpicklingError(f"unknown shared object {pid!r}")
+
 
 class ArticleStore:
-    """Source name (as the generator lists it) → stamp, pickled Article, extras.
+    """Source name (as the generator lists it) → stamp, pickled Article, extras; its body.
 
     `refs` are the build's shared objects (settings, context) that articles point to: pickled
     as their names, restored as this build's objects. `key` must match for the articles to be
     used (settings, code); `extras_key` for the extras (that, and the registry). Without a
-    folder the store keeps nothing."""
+    folder the store keeps nothing. `listing`: the build's listing of the content folder."""
 
     def __init__(self, folder: Path | None, key: str, extras_key: str, refs: Mapping[str, Any],
-                 *, load: bool) -> None:
+                 *, load: bool, listing: ContentListing | None = None) -> None:
         self.folder = folder
         self.key = key
         self.extras_key = extras_key
         self.refs = dict(refs)
+        self.listing = listing
         self._ids = {id(obj): name for name, obj in self.refs.items()}
         self.names: dict[int, tuple[str, Stamp]] = {}  # id(article) → its name and stamp
         self._pending: tuple[str, Stamp | None] | None = None  # a file being read: its stamp
         self._seen: set[str] = set()
+        self._rows: dict[str, tuple[Any, ...]] | None = None  # name → kept row, once read
+        self._shared: dict[Any, Any] = {}  # tags, categories, time zones: one of each
         self._extras_kept: set[int] = set()  # articles whose extras came from the store
         self._extras_valid = False
         self._db: sqlite3.Connection | None = None
+        self.bodies: BodySource | None = None
         self.kept = 0  # articles unpickled in this build
         self.read = 0  # articles read from their files and put here
         if folder is not None:
@@ -123,6 +242,8 @@ class ArticleStore:
             except (sqlite3.Error, OSError) as exc:
                 logger.warning("%s: no article store this build (posts are read from their "
                                "files): %s", path, exc)
+            if self._db is not None:
+                self.bodies = BodySource(path)
 
     @property
     def active(self) -> bool:
@@ -138,6 +259,7 @@ class ArticleStore:
             db.execute("BEGIN IMMEDIATE")
             if not load or meta.get("version") != STORE_VERSION or meta.get("key") != self.key:
                 db.execute("DELETE FROM articles")
+                db.execute("DELETE FROM bodies")
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                [("version", STORE_VERSION), ("key", self.key),
                                 ("extras_key", "")])
@@ -148,24 +270,44 @@ class ArticleStore:
             raise
         return db
 
+    def _stamp(self, name: str, path: str) -> Stamp | None:
+        if self.listing is not None:
+            found = self.listing.files.get(name) if not self.listing.has_links else None
+            if found is not None and os.sep == "/":
+                return found  # `name` is the generator's path under the listed folder
+            found = self.listing.stamp(path)
+            if found is not False:
+                return found  # type: ignore[return-value]
+        return file_stamp(path)
+
+    def _kept_rows(self) -> dict[str, tuple[Any, ...]]:
+        """Every kept row (bodies apart), read in one query: 20,000 lookups cost more."""
+        if self._rows is None:
+            assert self._db is not None
+            self._rows = {row[0]: row[1:] for row in self._db.execute(
+                "SELECT name, size, mtime, inode, state, url, save_as, own FROM articles")}
+        return self._rows
+
     def get(self, name: str, path: str) -> Any | None:
         """The article made from `name` (at `path`) by an earlier build, if the file is the
         same; None: read it (and `put` the result)."""
         if self._db is None:
             return None
         self._seen.add(name)
-        stamp = file_stamp(path)  # before reading: a file changed meanwhile is read next time
-        row = self._db.execute("SELECT size, mtime, inode, state, url, save_as, own "
-                               "FROM articles WHERE name = ?", (name,)).fetchone()
+        stamp = self._stamp(name, path)
+        row = self._kept_rows().pop(name, None)
         if stamp is None or row is None or tuple(row[:3]) != stamp:
             self._pending = (name, stamp)
             return None
         try:
-            article = _Unpickler(io.BytesIO(row[3]), self.refs).load()
+            cls, state = _Unpickler(io.BytesIO(row[3]), self.refs, self._shared).load()
+            article = _lazy(cls).__new__(_lazy(cls))
         except Exception as exc:  # noqa: BLE001 - any failure: read the file instead
             logger.warning("%s: kept article unusable, read again: %s", path, exc)
             self._pending = (name, stamp)
             return None
+        state[BODY_ATTRIBUTE] = (self.bodies, name)
+        article.__dict__.update(state)
         self.names[id(article)] = (name, stamp)
         self.kept += 1
         if self._extras_valid and None not in row[4:]:
@@ -174,20 +316,27 @@ class ArticleStore:
         return article
 
     def put(self, name: str, article: Any) -> None:
-        """Keep an article just read and validated, as it is now (before any signal)."""
+        """Keep an article just read and validated, as it is now (before any signal): its
+        body apart, the file links Pelican finds in the body with it."""
         pending, self._pending = self._pending, None
         stamp = pending[1] if pending and pending[0] == name else None
         if self._db is None or stamp is None:
             return
         self.read += 1
+        state = dict(article.__dict__)
+        body = state.pop("_content", None)
         buffer = io.BytesIO()
         try:
-            _Pickler(buffer, self._ids).dump(article)
+            if not isinstance(body, str):
+                raise TypeError(f"its body is a {type(body).__name__}")
+            state[LINKS_ATTRIBUTE] = frozenset(article.get_static_links())
+            _Pickler(buffer, self._ids).dump((type(article), state))
         except Exception as exc:  # noqa: BLE001 - not kept: read again next time
             logger.debug("%s: not kept in the article store: %s", name, exc)
             return
         self._db.execute("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, NULL, NULL, "
                          "NULL)", (name, *stamp, buffer.getvalue()))
+        self._db.execute("INSERT OR REPLACE INTO bodies VALUES (?, ?)", (name, body))
         self.names[id(article)] = (name, stamp)
 
     def save(self) -> None:
@@ -198,6 +347,7 @@ class ArticleStore:
             gone = [(name,) for (name,) in self._db.execute("SELECT name FROM articles")
                     if name not in self._seen]
             self._db.executemany("DELETE FROM articles WHERE name = ?", gone)
+            self._db.executemany("DELETE FROM bodies WHERE name = ?", gone)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             logger.warning("article store not saved (posts are read again next time): %s", exc)

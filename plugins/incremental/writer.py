@@ -33,6 +33,7 @@ from .keys import (
     thread_digest,
     value_digest,
 )
+from .outputs import OutputCheck
 from .pagination import StablePage, StablePaginator
 from .render import MIN_PAGES_PER_PROCESS, Job, render_all, render_page
 
@@ -58,14 +59,17 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
     the registry and avatars are added from the build's context on first use."""
 
     def __init__(self, output_path: str, settings: Mapping[str, Any] | None = None, *,
-                 previous: Mapping[str, list[Any]] | None = None, site_key: str = "") -> None:
+                 previous: Mapping[str, list[Any]] | None = None, site_key: str = "",
+                 check: OutputCheck | None = None) -> None:
         super().__init__(output_path, settings=settings)
         self.previous = dict(previous or {})
         self.base_key = site_key
         self._site_key: str | None = None
         self._date: str | None = None
         self.log = WriteLog()
-        self.deferred: list[tuple[Job, str | None]] | None = None
+        self.deferred: list[tuple[Job, str, str | None]] | None = None
+        self._output_root = os.path.abspath(self.output_path)
+        self.check = check
 
     # --- keys -------------------------------------------------------------------------------
     def site_key(self, context: Mapping[str, Any]) -> str:
@@ -92,19 +96,19 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             return os.path.relpath(path, self.output_path).replace(os.sep, "/")
         return rel
 
-
-    def _record(self, name: str, key: str | None) -> None:
-        rel = self._relative(name)
+    def _record(self, rel: str, key: str | None) -> None:
         try:
             size = os.stat(os.path.join(self.output_path, rel)).st_size
         except OSError:
             size = -1
         self.log.pages[rel] = [key, size]
 
-    def _claim(self, name: str, override: bool) -> bool:
+    def _claim(self, rel: str, override: bool) -> bool:
         """Pelican's rule: a file is written once, unless one (and only one) write overrides
-        it. False: an earlier write overrode this file, leave it (Pelican writes to devnull)."""
-        path = sanitised_join(self.output_path, name)
+        it. False: an earlier write overrode this file, leave it (Pelican writes to devnull).
+        `rel` comes from `_relative` (inside the output folder, normalised): joined, it is
+        the path Pelican's sanitised_join gives, without its cost per page."""
+        path = os.path.join(self._output_root, rel)
         if path in self._overridden_files:
             if override:
                 raise FileOverwriteFailedError(
@@ -120,20 +124,23 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         self._written_files.add(path)
         return True
 
-    def _skip(self, name: str, key: str | None) -> bool:
-        """True if the last build wrote `key` to `name` and the file is still as it left it:
+    def _skip(self, rel: str, key: str | None) -> bool:
+        """True if the last build wrote `key` to `rel` and the file is still as it left it:
         the page is counted as written, not rendered."""
         if not key:
             return False
-        rel = self._relative(name)
         before = self.previous.get(rel)
         if not before or before[0] != key:
             return False
-        try:
-            if os.stat(os.path.join(self.output_path, rel)).st_size != before[1]:
+        if self.check is not None:
+            if not self.check.intact(rel):
                 return False
-        except OSError:
-            return False
+        else:
+            try:
+                if os.stat(os.path.join(self._output_root, rel)).st_size != before[1]:
+                    return False
+            except OSError:
+                return False
         self.log.pages[rel] = before
         self.log.skipped += 1
         return True
@@ -200,13 +207,14 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         shown = list(elements[: self.settings["FEED_MAX_ITEMS"]])
         key = (_hash(site, "feed", str(path), str(url), feed_type, str(feed_title),
                      *(article_digest(a) for a in shown)) if site else None)
-        if self._skip(path, key):
-            self._claim(path, override_output)
+        rel = self._relative(path)
+        if self._skip(rel, key):
+            self._claim(rel, override_output)
             return None
         feed = super().write_feed(elements, context, path, url, feed_type, override_output,
                                   feed_title)
         self.log.rendered += 1
-        self._record(path, key)
+        self._record(rel, key)
         return feed
 
     def write_file(self, name: Any, template: Any, context: Any, relative_urls: bool = False,
@@ -244,7 +252,8 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                                               oldest_first=orders[first]))
             key = self._page_key(name, template, context, relative_urls, main, own,
                                  lists[first])
-            if not self._claim(main.save_as, override) or self._skip(main.save_as, key):
+            rel = self._relative(main.save_as)
+            if not self._claim(rel, override) or self._skip(rel, key):
                 continue
             page_kwargs = dict(kwargs)
             for list_key, items in lists.items():
@@ -259,23 +268,24 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                                                          orders[list_key]),
                     f"{list_key}_next_page": _filled(older, paginator, items, orders[list_key]),
                 })
-            self._queue(main.save_as, template, context, relative_urls, page_kwargs, key)
+            self._queue(main.save_as, rel, template, context, relative_urls, page_kwargs, key)
 
     def _render(self, name: str, template: Any, context: Any, relative_urls: bool,
                 override: bool, kwargs: Mapping[str, Any], key: str | None) -> None:
-        if self._claim(name, override) and not self._skip(name, key):
-            self._queue(name, template, context, relative_urls, kwargs, key)
+        rel = self._relative(name)
+        if self._claim(rel, override) and not self._skip(rel, key):
+            self._queue(name, rel, template, context, relative_urls, kwargs, key)
 
-    def _queue(self, name: str, template: Any, context: Any, relative_urls: bool,
+    def _queue(self, name: str, rel: str, template: Any, context: Any, relative_urls: bool,
                kwargs: Mapping[str, Any], key: str | None) -> None:
         """Render the page now, or later with the others (`defer`)."""
         job = Job(name, template, context, relative_urls, kwargs)
         if self.deferred is not None:
-            self.deferred.append((job, key))
+            self.deferred.append((job, rel, key))
             return
         render_page(self.output_path, job)
         self.log.rendered += 1
-        self._record(name, key)
+        self._record(rel, key)
 
     def defer(self) -> None:
         """From now on, queue pages instead of rendering them; `flush` renders the queue."""
@@ -285,11 +295,11 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
     def flush(self, processes: int, *, min_pages: int = MIN_PAGES_PER_PROCESS) -> None:
         """Render every queued page over `processes` processes, then record what was written."""
         queued, self.deferred = self.deferred or [], None
-        render_all(self.output_path, [job for job, _key in queued], processes,
+        render_all(self.output_path, [job for job, _rel, _key in queued], processes,
                    min_pages=min_pages)
-        for job, key in queued:
+        for _job, rel, key in queued:
             self.log.rendered += 1
-            self._record(job.name, key)
+            self._record(rel, key)
 
 
 def _thread_key(article: Any) -> str:

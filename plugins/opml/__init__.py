@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from pelican import signals
 from pelican.generators import Generator
+
+from aggregator.atomic import write_atomic
 
 from .build import opml_document
 
@@ -26,9 +29,7 @@ class OpmlGenerator(Generator):
 
     def _write(self, relative: str, data: bytes) -> None:
         path = os.path.join(self.output_path, relative)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(data)
+        write_atomic(Path(path), data)  # never half-written, even by a killed build
         logger.info("Writing %s", path)
 
     def generate_output(self, writer: Any) -> None:

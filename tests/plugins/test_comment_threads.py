@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pickle
 import re
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -279,10 +281,13 @@ def test_unchanged_folders_are_not_read_again(tmp_path: Path,
     assert expected == [("a", "<p>Comment a.</p>", ["b"])]
     assert first.thread("bad") == []
     first.folder_cache.save()
-    saved = pickle.loads((tmp_path / "cache" / "comment_folders.pickle").read_bytes())
-    children = saved["fields"].index("children")
-    assert set(saved["folders"]) == {"post"}  # not the folder with an unusable file
-    assert all(values[children] == () for _key, rows in saved["folders"].values()
+    with closing(sqlite3.connect(tmp_path / "cache" / "comment_folders.sqlite3")) as db:
+        saved = {slug: (count, pickle.loads(rows))
+                 for slug, count, rows in db.execute("SELECT slug, count, rows FROM folders")}
+    children = first.folder_cache.names.index("children")
+    assert set(saved) == {"post"}  # not the folder with an unusable file
+    assert saved["post"][0] == 2
+    assert all(values[children] == () for _count, rows in saved.values()
                for values in rows)  # kept unthreaded: "a"'s reply is not stored inside it
 
     reads: list[Path] = []
