@@ -447,8 +447,17 @@ class CommentThreads:
             if thread:
                 article.comment_count = thread.count
             else:
-                metadata = getattr(article, "metadata", None) or {}
-                article.comment_count = feed_count(metadata.get("comment_count"))
+                article.comment_count = feed_count(_feed_comment_count(article))
+
+
+def _feed_comment_count(article: Any) -> Any:
+    """The post's `Comment_count:` as its file gives it: Pelican makes each metadata key an
+    attribute (an article kept by plugins/incremental has that attribute without its
+    metadata, which is read only when something shows it)."""
+    found = getattr(article, "comment_count", None)
+    if found is None and "metadata" in vars(article):
+        found = (article.metadata or {}).get("comment_count")
+    return found
 
 
 def _digest(key: Listing) -> str:

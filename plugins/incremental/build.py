@@ -247,9 +247,13 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             stores = [g for g in getattr(self, "_generators", [])
                       if isinstance(getattr(g, "store", None), ArticleStore)]
             for generator in stores:  # after a failure: closed, not updated
+                store = generator.store
+                if store.bodies is not None and store.kept:
+                    logger.info("Unchanged posts read whole from the article store (by this "
+                                "process): %d of %d", store.bodies.whole, store.kept)
                 if succeeded:
-                    generator.store.save_extras(generator.every_article())
-                generator.store.close()
+                    store.save_extras(generator.every_article())
+                store.close()
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)
         manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts())

@@ -30,7 +30,7 @@ from pelican.writers import FileOverwriteFailedError
 from .keys import SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
 from .listing import LISTING_KEY, ContentListing
 from .preread import PREREAD_KEY
-from .store import LINKS_ATTRIBUTE, ArticleStore
+from .store import LINKS_ATTRIBUTE, ArticleStore, defer_refresh, load_whole
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ def _remembering(cls: type) -> type:
     def __reduce_ex__(self: Any, protocol: Any) -> tuple[Any, ...]:
         """Pickled (Pelican's content caches) as the plain class, without what this build
         remembered: a later build must compute its own."""
-        getattr(self, "_content", None)  # a body left in the article store: read it now
+        load_whole(self)  # what a kept article left in the store (store.py): read it now
+        getattr(self, "_content", None)
         return (_restore, (cls, {key: value for key, value in self.__dict__.items()
                                  if not key.startswith(BUILD_ATTRIBUTE_PREFIX)}))
 
@@ -144,6 +145,13 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
             if not skip and self._include_path(path, extensions):
                 files.add(path)
         return files
+
+    def refresh_metadata_intersite_links(self) -> None:
+        """Pelican's, but a kept article not read whole is refreshed when it is (store.py):
+        the refresh rewrites its summary, which is in the part left in the store."""
+        for article in self.every_article():
+            if not defer_refresh(article) and hasattr(article, "refresh_metadata_intersite_links"):
+                article.refresh_metadata_intersite_links()
 
     def add_static_links(self, content: Any) -> None:
         """Pelican's, with the links a kept article's body had (the body is not read)."""

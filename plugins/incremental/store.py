@@ -43,7 +43,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil import tz
-from pelican.urlwrappers import Category, Tag
+from pelican.urlwrappers import Author, Category, Tag
 
 from .keys import OWN_ATTRIBUTE, SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
 from .listing import ContentListing, Stamp
@@ -51,17 +51,27 @@ from .listing import ContentListing, Stamp
 logger = logging.getLogger(__name__)
 
 STORE_FILE = "articles.sqlite3"
-STORE_VERSION = "2"
+STORE_VERSION = "3"
 EXTRA_ATTRIBUTES = (URL_ATTRIBUTE, SAVE_AS_ATTRIBUTE, OWN_ATTRIBUTE)
 BODY_ATTRIBUTE = "_incremental_body"  # a kept article: (BodySource, name) until read
 LINKS_ATTRIBUTE = "_incremental_static_links"  # a kept article: Pelican's get_static_links()
+NAMES_ATTRIBUTE = "_incremental_names"  # a kept article not read whole: its other attributes
+REFRESH_ATTRIBUTE = "_incremental_refresh"  # Pelican's metadata refresh, due when read whole
+# What every build needs of every article (Pelican's grouping and ordering, the plugins' lists,
+# the writer's keys): a kept article is made of these alone; the rest of its state is read
+# only if something asks for it (the few dozen posts a publish's pages show).
+LIGHT_ATTRIBUTES = frozenset({
+    "settings", "_context", "date", "_status", "status", "slug", "lang", "in_default_lang",
+    "translations", "category", "tags", "author", "authors", "member", "comment_count",
+    "title", "relative_source_path", "source_path", "template", "_member_html_sanitized",
+    "modified", "translation_id", LINKS_ATTRIBUTE})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     name TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
     inode INTEGER NOT NULL, state BLOB NOT NULL, url TEXT, save_as TEXT, own TEXT);
-CREATE TABLE IF NOT EXISTS bodies (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bodies (name TEXT PRIMARY KEY, body TEXT NOT NULL, rest BLOB NOT NULL);
 """
 
 
@@ -80,29 +90,46 @@ def file_stamp(path: str) -> Stamp | None:
 
 
 class BodySource:
-    """Reads kept bodies from the store file, on a connection of its own in each process (the
-    pages are rendered in forked processes; an SQLite connection must not cross a fork)."""
+    """Reads what kept articles left in the store (their bodies and the rest of their state),
+    on a connection of its own in each process (the pages are rendered in forked processes;
+    an SQLite connection must not cross a fork)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, refs: Mapping[str, Any], shared: dict[Any, Any]) -> None:
         self.path = path
+        self.refs = refs
+        self.shared = shared
         self._db: sqlite3.Connection | None = None
         self._pid = 0
+        self.whole = 0  # kept articles loaded whole in this process
 
-    def read(self, name: str) -> str:
+    def _row(self, column: str, name: str) -> Any:
         if self._db is None or self._pid != os.getpid():
             self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30,
                                        check_same_thread=False)
             self._pid = os.getpid()
-        row = self._db.execute("SELECT body FROM bodies WHERE name = ?", (name,)).fetchone()
+        row = self._db.execute(f"SELECT {column} FROM bodies WHERE name = ?",  # noqa: S608
+                               (name,)).fetchone()
         if row is None:
-            raise StoreError(f"{self.path}: the kept body of {name} is missing; delete the "
+            raise StoreError(f"{self.path}: what was kept of {name} is missing; delete the "
                              "cache folder (or run `make clean`) and build again")
-        return str(row[0])
+        return row[0]
+
+    def read(self, name: str) -> str:
+        """The article's body."""
+        return str(self._row("body", name))
+
+    def rest(self, name: str) -> dict[str, Any]:
+        """The article's state but what every build needs of it (LIGHT_ATTRIBUTES)."""
+        self.whole += 1
+        state = _Unpickler(io.BytesIO(self._row("rest", name)), self.refs, self.shared).load()
+        return state  # type: ignore[no-any-return]
 
 
 @cache
 def _lazy(cls: type) -> type:
-    """A subclass of an article class whose body is read from the store on first use."""
+    """A subclass of an article class for kept articles: made from LIGHT_ATTRIBUTES, the rest
+    of its state read from the store on first use of any other attribute, its body on first
+    use of the body."""
 
     def get_body(self: Any) -> str:
         state = self.__dict__
@@ -116,17 +143,56 @@ def _lazy(cls: type) -> type:
     def set_body(self: Any, value: str) -> None:
         self.__dict__["_content"] = value
 
+    def __getattr__(self: Any, attribute: str) -> Any:
+        """Only for attributes not set: the article's own, still in the store, are read in
+        (what this build set since stays as it is); any other is missing, as it would be."""
+        state = self.__dict__
+        names = state.get(NAMES_ATTRIBUTE)
+        if names is None or attribute not in names:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute "
+                                 f"{attribute!r}")
+        logger.debug("%s: read whole from the article store for %r",
+                     state.get("relative_source_path"), attribute)
+        load_whole(self)
+        return state[attribute]
+
     def __reduce_ex__(self: Any, protocol: Any) -> tuple[Any, ...]:
-        """Pickled as the plain class, with its body (no reference to this store)."""
+        """Pickled as the plain class, whole, with its body (no reference to this store)."""
+        load_whole(self)
         state = {key: value for key, value in self.__dict__.items()
                  if key not in (BODY_ATTRIBUTE, LINKS_ATTRIBUTE)}
         state["_content"] = get_body(self)
         return (_restore, (cls, state))
 
     return type(cls.__name__, (cls,), {"_content": property(get_body, set_body),
+                                      "__getattr__": __getattr__,
                                       "__reduce_ex__": __reduce_ex__,
                                       "__module__": cls.__module__,
                                       "__qualname__": cls.__qualname__})
+
+
+def load_whole(article: Any) -> None:
+    """Read in the rest of a kept article's state (no-op for any other article), and run
+    what was deferred until then (defer_refresh)."""
+    state = article.__dict__
+    if state.pop(NAMES_ATTRIBUTE, None) is None:
+        return
+    source, name = state[BODY_ATTRIBUTE]
+    for key, value in source.rest(name).items():
+        state.setdefault(key, value)
+    if state.pop(REFRESH_ATTRIBUTE, False):
+        article.refresh_metadata_intersite_links()
+
+
+def defer_refresh(article: Any) -> bool:
+    """Pelican refreshes every article's metadata links once the contexts are made (its
+    summary, from the part of a kept article left in the store): for a kept article not read
+    whole, do it when it is read. True if deferred."""
+    state = article.__dict__
+    if NAMES_ATTRIBUTE not in state:
+        return False
+    state[REFRESH_ATTRIBUTE] = True
+    return True
 
 
 def _restore(cls: Any, state: dict[str, Any]) -> Any:
@@ -137,17 +203,18 @@ def _restore(cls: Any, state: dict[str, Any]) -> Any:
 
 # Objects many articles hold equal copies of, pickled as a reference and shared when loaded:
 # unpickling 20,000 articles each with its own tags and time zone costs three times as much.
-# Authors are not shared: members_directory gives each its member's id as its slug, and two
-# members may have the same name.
+# Authors are shared per name and member: members_directory gives each author its member's id as
+# its slug, and two members may have the same name.
 _SHARED_WRAPPERS = (Tag, Category)
 _SHARED_ZONES = {(cls.__module__, cls.__qualname__): cls
                  for cls in (tz.tzlocal, tz.tzutc, ZoneInfo, timezone)}
 
 
 class _Pickler(pickle.Pickler):
-    def __init__(self, file: Any, refs: Mapping[int, str]) -> None:
+    def __init__(self, file: Any, refs: Mapping[int, str], member: Any = None) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._refs = refs
+        self._member = member if isinstance(member, str) else None
 
     def persistent_id(self, obj: Any) -> Any:
         found = self._refs.get(id(obj))
@@ -156,6 +223,8 @@ class _Pickler(pickle.Pickler):
         cls = type(obj)
         if cls in _SHARED_WRAPPERS:
             return ("wrapper", cls.__name__, obj.name)
+        if cls is Author:  # one per name and member: each member's id becomes its slug
+            return ("author", obj.name, self._member)
         if (cls.__module__, cls.__qualname__) in _SHARED_ZONES:
             if cls is ZoneInfo:
                 return ("zone", "zoneinfo", "ZoneInfo", obj.key)
@@ -185,6 +254,8 @@ class _Unpickler(pickle.Unpickler):
     def _make(self, pid: tuple[Any, ...]) -> Any:
         """A shared object from its reference: ("wrapper", class name, name) or ("zone",
         module, class name, key)."""
+        if pid[0] == "author" and len(pid) == 3 and isinstance(pid[1], str):
+            return Author(pid[1], self._refs["settings"])
         if pid[0] == "wrapper" and len(pid) == 3 and isinstance(pid[2], str):
             classes = {cls.__name__: cls for cls in _SHARED_WRAPPERS}
             if pid[1] in classes:
@@ -243,7 +314,7 @@ class ArticleStore:
                 logger.warning("%s: no article store this build (posts are read from their "
                                "files): %s", path, exc)
             if self._db is not None:
-                self.bodies = BodySource(path)
+                self.bodies = BodySource(path, self.refs, self._shared)
 
     @property
     def active(self) -> bool:
@@ -307,7 +378,7 @@ class ArticleStore:
             self._pending = (name, stamp)
             return None
         state[BODY_ATTRIBUTE] = (self.bodies, name)
-        article.__dict__.update(state)
+        article.__dict__.update(state)  # LIGHT_ATTRIBUTES and the names of the others
         self.names[id(article)] = (name, stamp)
         self.kept += 1
         if self._extras_valid and None not in row[4:]:
@@ -316,27 +387,33 @@ class ArticleStore:
         return article
 
     def put(self, name: str, article: Any) -> None:
-        """Keep an article just read and validated, as it is now (before any signal): its
-        body apart, the file links Pelican finds in the body with it."""
+        """Keep an article just read and validated, as it is now (before any signal): what
+        every build needs of it (LIGHT_ATTRIBUTES, with the file links Pelican finds in its
+        body), then the rest of its state, then its body."""
         pending, self._pending = self._pending, None
         stamp = pending[1] if pending and pending[0] == name else None
         if self._db is None or stamp is None:
             return
         self.read += 1
-        state = dict(article.__dict__)
-        body = state.pop("_content", None)
-        buffer = io.BytesIO()
+        rest = dict(article.__dict__)
+        body = rest.pop("_content", None)
+        light, other = io.BytesIO(), io.BytesIO()
+        member = rest.get("member")
         try:
             if not isinstance(body, str):
                 raise TypeError(f"its body is a {type(body).__name__}")
-            state[LINKS_ATTRIBUTE] = frozenset(article.get_static_links())
-            _Pickler(buffer, self._ids).dump((type(article), state))
+            rest[LINKS_ATTRIBUTE] = frozenset(article.get_static_links())
+            state = {key: rest.pop(key) for key in LIGHT_ATTRIBUTES if key in rest}
+            state[NAMES_ATTRIBUTE] = frozenset(rest)
+            _Pickler(light, self._ids, member).dump((type(article), state))
+            _Pickler(other, self._ids, member).dump(rest)
         except Exception as exc:  # noqa: BLE001 - not kept: read again next time
             logger.debug("%s: not kept in the article store: %s", name, exc)
             return
         self._db.execute("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, NULL, NULL, "
-                         "NULL)", (name, *stamp, buffer.getvalue()))
-        self._db.execute("INSERT OR REPLACE INTO bodies VALUES (?, ?)", (name, body))
+                         "NULL)", (name, *stamp, light.getvalue()))
+        self._db.execute("INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)",
+                         (name, body, other.getvalue()))
         self.names[id(article)] = (name, stamp)
 
     def save(self) -> None:
