@@ -6,6 +6,7 @@ what is tested.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import re
 import sqlite3
@@ -380,3 +381,22 @@ def test_a_kept_thread_counts_every_comment_and_threads_only_when_shown(tmp_path
     assert shape(kept) == shape(fresh)
     assert [n.slug for n in kept] == ["a", "d", "e"]
     assert kept.count == count_comments(list(kept))
+
+
+def test_a_damaged_folder_cache_is_rebuilt(tmp_path: Path,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "comments" / "post"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("Author: A\nDate: 2026-03-01 09:00:00+00:00\nSlug: a\n\nHi.\n",
+                                 encoding="utf-8")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "comment_folders.sqlite3").write_bytes(b"not a database" * 100)
+    settings = {"PATH": str(tmp_path), "MARKDOWN": {}, "CACHE_CONTENT": True,
+                "LOAD_CONTENT_CACHE": True, "CACHE_PATH": str(tmp_path / "cache")}
+    with caplog.at_level(logging.WARNING):
+        first = CommentThreads(settings)
+    assert "comment folder cache unusable, rebuilt" in caplog.text
+    assert [n.slug for n in first.thread("post")] == ["a"]
+    first.folder_cache.save()
+    kept = CommentThreads(settings).thread("post")
+    assert kept._roots is None and kept.count == 1 and [n.slug for n in kept] == ["a"]

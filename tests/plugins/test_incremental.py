@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,9 +31,12 @@ import pelicanconf
 from aggregator.state import FeedState, State
 from bench.sitegen import GeneratedSite, SiteSpec, add_update, generate_site
 from plugins.incremental import build as build_module
+from plugins.incremental import store as store_module
 from plugins.incremental.build import MANIFEST_FILE
+from plugins.incremental.generators import NetworkArticlesGenerator
+from plugins.incremental.listing import LISTING_KEY, ContentListing
 from plugins.incremental.pagination import StablePaginator
-from plugins.incremental.store import STORE_FILE
+from plugins.incremental.store import NAMES_ATTRIBUTE, STORE_FILE
 from plugins.incremental.writer import IncrementalWriter
 from tests.pelicanbuild import run_pelican
 
@@ -359,3 +364,136 @@ def test_a_fetch_with_nothing_new_renders_only_the_health_page(
         network.build()
     assert "Nothing changed since the last build" in caplog.text
     assert tree(network.output) == after
+
+
+# --- what a publish costs: one walk, posts read whole only where shown -----------------------
+def test_a_publish_walks_the_content_once(network: Network, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fingerprint's walk of the content folder (listing.py) gives the article store its
+    file stamps, Pelican its list of posts and the comment plugin its folder listings: none of
+    them looks at the files again."""
+    def no(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the content folder was looked at again")
+
+    add_update(network.site, SPEC, comments=2)
+    plugin = sys.modules["comment_threads"]  # loaded by name from PLUGIN_PATHS
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "file_stamp", no)
+        patch.setattr(plugin, "listing", no)
+        patch.setattr(ArticlesGenerator, "get_files", no)
+        network.build()
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_a_publish_reads_whole_only_the_posts_its_pages_show(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An unchanged post comes back from the store as what every build needs of it; the rest
+    (metadata, summary, body) is read only for the posts the rendered pages show: feeds and
+    the first pages of lists, some hundred posts whatever the archive's size (here, with 160
+    posts, most of them; the build benchmark shows the cost at 20,000)."""
+    spec = SiteSpec(posts=160, members=10, comments_per_post=0.5, paragraphs=1, seed=5)
+    network = Network(generate_site(tmp_path / "site", spec), tmp_path / "output",
+                      tmp_path / "cache", {"FEED_MAX_ITEMS": 4})
+    network.build()
+    add_update(network.site, spec, comments=1)
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.build"):
+        pelican = network.build(BUILD_PROCESSES=1)
+    found = re.search(r"read whole from the article store \(by this process\): (\d+) of (\d+)",
+                      caplog.text)
+    assert found is not None
+    whole, kept = int(found.group(1)), int(found.group(2))
+    assert kept == spec.posts - 1 and 0 < whole < kept
+    articles = next(g for g in pelican._generators if isinstance(g, ArticlesGenerator))
+    light = [a for a in articles.articles if NAMES_ATTRIBUTE in vars(a)]
+    assert len(light) == kept - whole
+    # not read whole, yet every attribute is there when asked for, as a full build has it
+    full = run_pelican(network.settings(tmp_path / "full" / "output", tmp_path / "full" / "c"))
+    fresh = {a.source_path: a for a in next(
+        g for g in full._generators if isinstance(g, ArticlesGenerator)).articles}
+    article = light[0]
+    same = fresh[article.source_path]
+    assert article.metadata == same.metadata and article.summary == same.summary
+    assert article.content == same.content and NAMES_ATTRIBUTE not in vars(article)
+    with pytest.raises(AttributeError):
+        article.no_such_attribute  # noqa: B018 - missing stays missing
+    assert tree(network.output) == tree(tmp_path / "full" / "output")
+
+
+def test_a_deleted_or_edited_output_page_is_written_again(network: Network,
+                                                          tmp_path: Path) -> None:
+    """Pages are skipped only if their file is still as the last build left it."""
+    pages = sorted(p for p in network.output.glob("*/*/*/index.html"))
+    gone, edited = pages[3], pages[4]
+    gone.unlink()
+    edited.write_text("defaced", encoding="utf-8")
+    network.build()  # nothing new in the content: the missing page still counts
+    assert gone.is_file() and edited.read_text(encoding="utf-8") != "defaced"
+    add_update(network.site, SPEC, comments=1)
+    pages[5].unlink()
+    network.build()
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_the_sitemap_lists_every_page_the_build_wrote(network: Network) -> None:
+    """From the writer's record of an incremental build: the same list a walk of the output
+    folder gives."""
+    add_update(network.site, SPEC, comments=1)
+    network.build()
+    sitemap = (network.output / "sitemap.xml").read_text(encoding="utf-8")
+    listed = re.findall(r"<loc>([^<]+)</loc>", sitemap)
+    walked = sys.modules["sitemap"].page_urls(network.output, "https://example.org")
+    assert listed == walked and len(listed) > SPEC.posts
+
+
+def test_the_command_line_builds_and_reports_failure(network: Network, tmp_path: Path) -> None:
+    """`python -m plugins.incremental` (make html, aggregator publish): Pelican's command line,
+    ended without a teardown; the same site, and Pelican's exit status."""
+    settings = network.settings()
+    command = [sys.executable, "-m", "plugins.incremental", str(network.site.content), "-o",
+               str(tmp_path / "cli"), "-s", str(ROOT / "publishconf.py"), "--cache-path",
+               str(tmp_path / "cli-cache"), "--fatal", "errors", "-e",
+               f"MEMBERS_FILE={json.dumps(settings['MEMBERS_FILE'])}",
+               f"AGGREGATOR_STATE={json.dumps(settings['AGGREGATOR_STATE'])}",
+               "AVATARS_FETCH=false", f"DEFAULT_PAGINATION={PER_PAGE}",
+               'FEED_DOMAIN="https://example.org"']
+    env = {**os.environ, "SITEURL": "https://example.org", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert tree(tmp_path / "cli") == tree(network.output)
+    failed = subprocess.run([*command[:-2], "-s", str(tmp_path / "missing.py")], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert failed.returncode != 0
+
+
+def test_get_files_from_the_listing_follows_pelicans_rules(tmp_path: Path) -> None:
+    """Excluded folders, IGNORE_FILES and reader extensions, as Pelican's own walk applies
+    them; a tree with a symbolic link is walked by Pelican itself."""
+    content = tmp_path / "content"
+    for rel in ("posts/a.md", "posts/2026/b.md", "posts/2026/.#c.md", "posts/notes.txt",
+                "posts/drafts/d.md", "posts/x/drafts/e.md", "comments/p/1.md", "pages/p.md"):
+        (content / rel).parent.mkdir(parents=True, exist_ok=True)
+        (content / rel).write_text("Title: x\nDate: 2026-01-01\n\nx\n", encoding="utf-8")
+    settings = read_settings(None, override={"PATH": str(content),
+                                             "IGNORE_FILES": [".#*", "x"]})
+    listing = ContentListing.scan(content)
+    settings[LISTING_KEY] = listing
+
+    def files(**extra: Any) -> tuple[set[str], set[str]]:
+        ours = NetworkArticlesGenerator(context=settings.copy(), settings=settings,
+                                        path=str(content), theme=settings["THEME"],
+                                        output_path=str(tmp_path / "out"))
+        stock = ArticlesGenerator(context=settings.copy(), settings=settings, path=str(content),
+                                  theme=settings["THEME"], output_path=str(tmp_path / "out"))
+        args = (["posts", "pages"], ["comments", "posts/drafts"])
+        return ours.get_files(*args, **extra), stock.get_files(*args, **extra)
+
+    ours, stock = files()
+    assert ours == stock == {os.path.join("posts", "a.md"), os.path.join("posts", "2026", "b.md"),
+                             os.path.join("pages", "p.md")}
+    assert files(extensions=False)[0] == files(extensions=False)[1]
+    (content / "posts" / "link").symlink_to(content / "pages")
+    listing = settings[LISTING_KEY] = ContentListing.scan(content)
+    assert listing.has_links and listing.files_under(["posts"]) is None
+    ours, stock = files()
+    assert ours == stock and os.path.join("posts", "link", "p.md") in ours
