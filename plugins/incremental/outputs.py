@@ -2,10 +2,11 @@
 
 A page is skipped only if its file is still in the output folder with the size the last build
 gave it (someone may have deleted or edited it). At 35,000 pages that is 35,000 `stat` calls,
-close to half a second on this kind of machine, which the build would otherwise spend waiting
-on the file system. They run on a thread started when the build starts: `os.stat` lets go of
-the interpreter while the kernel works, so the checks overlap with the reading of posts and
-comments, and are done (or nearly) when the writer first asks.
+close to half a second on this kind of machine. They run on a thread started when the build
+starts: `os.stat` lets go of the interpreter while the kernel works, so the checks can overlap
+with the reading of posts and comments, and are done (or nearly) when the writer first asks.
+(Measured at 20,000 posts, the gain is within the noise of this machine: the walk of the
+content folder, which the main thread does meanwhile, also waits on `stat`.)
 """
 
 from __future__ import annotations

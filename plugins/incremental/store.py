@@ -15,10 +15,15 @@ Beside each article, what the last build worked out from the finished article (i
 save_as and the writer's own digest of it: keys.own_digest) is kept too. It follows from the
 file, the settings, the code and the registry, so it is used again while those are unchanged.
 
-The body (Pelican's `_content`, two thirds of an article) is kept apart and read only when
-something asks for it: an hourly publish renders a few dozen pages, so it reads a few dozen
-bodies, not 20,000 (and does not hold them in memory). The file links Pelican collects from
-each body (`{static}`, `{attach}`) are kept with the article, so listing them needs no body.
+An article is kept in three parts. What every build needs of every post (LIGHT_ATTRIBUTES:
+what Pelican groups and orders by, what the plugins list, what the writer keys) is all a
+publish unpickles; the rest of the state (metadata, summary, the blog's URLs…) is read in the
+first time anything asks for one of its attributes, and the body (Pelican's `_content`, two
+thirds of an article) the first time it is shown. An hourly publish renders a few dozen pages
+showing a few hundred posts: it reads those, not 20,000 (and does not hold them in memory).
+The file links Pelican collects from each body (`{static}`, `{attach}`) are kept with the
+light part, so listing them needs no body. Tags, categories, time zones and (per member)
+authors are pickled as references and shared on loading: one object each, not one per post.
 
 The store is an SQLite database in CACHE_PATH: one row per article, all read in one query
 when the generator asks for the first, written as they are read. The file stamps come from
