@@ -93,8 +93,9 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         keys = settings.get(STORE_KEYS)
         use = (isinstance(keys, tuple) and settings.get("CACHE_CONTENT")
                and settings.get("CONTENT_CACHING_LAYER") == "generator")
+        key, extras_key = keys if use else ("", "")
         self.store = ArticleStore(Path(str(settings["CACHE_PATH"])) if use else None,
-                                  *(keys if use else ("", "")),
+                                  str(key), str(extras_key),
                                   {"settings": settings, "context": self.context},
                                   load=bool(settings.get("LOAD_CONTENT_CACHE")),
                                   listing=self._listing())

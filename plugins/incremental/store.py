@@ -142,7 +142,8 @@ def _lazy(cls: type) -> type:
             return str(state["_content"])
         except KeyError:
             source, name = state[BODY_ATTRIBUTE]
-            body = state["_content"] = source.read(name)
+            body: str = source.read(name)
+            state["_content"] = body
             return body
 
     def set_body(self: Any, value: str) -> None:
@@ -266,13 +267,13 @@ class _Unpickler(pickle.Unpickler):
             if pid[1] in classes:
                 return classes[pid[1]](pid[2], self._refs["settings"])
         elif pid[0] == "zone" and len(pid) == 4:
-            cls = _SHARED_ZONES.get((pid[1], pid[2]))
-            if cls is ZoneInfo:
+            zone: Any = _SHARED_ZONES.get((pid[1], pid[2]))
+            if zone is ZoneInfo:
                 return ZoneInfo(str(pid[3]))
-            if cls is timezone:
+            if zone is timezone:
                 return UTC
-            if cls is not None:
-                return cls()
+            if zone is not None:
+                return zone()
         raise pickle.UnpicklingError(f"unknown shared object {pid!r}")
 
 
@@ -351,9 +352,9 @@ class ArticleStore:
             found = self.listing.files.get(name) if not self.listing.has_links else None
             if found is not None and os.sep == "/":
                 return found  # `name` is the generator's path under the listed folder
-            found = self.listing.stamp(path)
-            if found is not False:
-                return found  # type: ignore[return-value]
+            listed = self.listing.stamp(path)
+            if listed is not False:
+                return listed if isinstance(listed, tuple) else None
         return file_stamp(path)
 
     def _kept_rows(self) -> dict[str, tuple[Any, ...]]:
@@ -377,7 +378,8 @@ class ArticleStore:
             return None
         try:
             cls, state = _Unpickler(io.BytesIO(row[3]), self.refs, self._shared).load()
-            article = _lazy(cls).__new__(_lazy(cls))
+            kind: Any = _lazy(cls)
+            article = kind.__new__(kind)
         except Exception as exc:  # noqa: BLE001 - any failure: read the file instead
             logger.warning("%s: kept article unusable, read again: %s", path, exc)
             self._pending = (name, stamp)
