@@ -387,8 +387,9 @@ class CommentThreads:
             if key is None:
                 logger.warning("%s: comment folder unreadable, skipped", folder)
                 return Thread.of([], 0), None
-        digest = _digest(key) if stamped else None
-        kept = self.folder_cache.rows_of(post_slug, key)
+        text = repr(key)
+        digest = _digest(text) if stamped else None
+        kept = self.folder_cache.rows_of(post_slug, key, text)
         if kept is not None:
             nodes = self.folder_cache.nodes
             return Thread(lambda: link_nodes(nodes(kept.rows())), kept.count,
@@ -460,8 +461,9 @@ def _feed_comment_count(article: Any) -> Any:
     return found
 
 
-def _digest(key: Listing) -> str:
-    return hashlib.blake2b(repr(key).encode("utf-8", "surrogatepass"),
+def _digest(listing_text: str) -> str:
+    """A folder's key for the pages showing its thread: its listing's repr, hashed."""
+    return hashlib.blake2b(listing_text.encode("utf-8", "surrogatepass"),
                            digest_size=16).hexdigest()
 
 

@@ -164,14 +164,16 @@ class FolderCache:
             raise
         return db
 
-    def rows_of(self, slug: str, key: Listing) -> Kept | None:
+    def rows_of(self, slug: str, key: Listing, text: str | None = None) -> Kept | None:
         """An unchanged folder (or one put in this build): its count, and its rows when asked
-        (`nodes` makes them comments); None if the folder is new or changed."""
+        (`nodes` makes them comments); None if the folder is new or changed. `text`: the
+        key's repr, if the caller has it."""
         if slug in self.new:
             listing, rows = self.new[slug]
             return Kept(len(rows), rows=rows) if listing == key else None
         entry = self.entries.get(slug)
-        if entry is None or entry[0] != repr(key) or self._reader is None:
+        if entry is None or entry[0] != (repr(key) if text is None else text) \
+                or self._reader is None:
             return None
         self.used.add(slug)
         reader = self._reader

@@ -27,7 +27,8 @@ class ContentListing:
     def __init__(self, root: str) -> None:
         self.root = root
         self.files: dict[str, Stamp] = {}
-        self.folders: dict[str, list[str]] = {}  # relative folder ('' for the root) → names
+        # relative folder ('' for the root) → its files' names and stamps
+        self.folders: dict[str, list[tuple[str, Stamp]]] = {}
         self.has_links = False  # a symbolic link anywhere: users do their own listing
 
     @classmethod
@@ -38,7 +39,7 @@ class ContentListing:
         stack = [""]
         while stack:
             rel = stack.pop()
-            names: list[str] = []
+            names: list[tuple[str, Stamp]] = []
             folders[rel] = names
             try:
                 with os.scandir(os.path.join(listing.root, rel) if rel else listing.root) as it:
@@ -56,8 +57,9 @@ class ContentListing:
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                files[prefix + entry.name] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-                names.append(entry.name)
+                stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                files[prefix + entry.name] = stamp
+                names.append((entry.name, stamp))
         return listing
 
     def digest(self) -> str:
@@ -92,13 +94,12 @@ class ContentListing:
         return self.files.get(rel)
 
     def folder(self, path: str | Path) -> list[tuple[str, Stamp]] | None:
-        """The files directly in a folder, with their stamps; None if the listing cannot say
-        (not listed, outside the root, links)."""
+        """The files directly in a folder, with their stamps (not to be changed); None if the
+        listing cannot say (not listed, outside the root, links)."""
         rel = self.relative(path)
-        if rel is None or rel not in self.folders:
+        if rel is None:
             return None
-        prefix = f"{rel}/" if rel else ""
-        return [(name, self.files[prefix + name]) for name in self.folders[rel]]
+        return self.folders.get(rel)
 
     def subfolders(self, path: str | Path) -> list[str] | None:
         """The names of the folders directly in a folder; None if the listing cannot say."""
