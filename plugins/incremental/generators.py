@@ -30,7 +30,13 @@ from pelican.writers import FileOverwriteFailedError
 from .keys import SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
 from .listing import LISTING_KEY, ContentListing
 from .preread import PREREAD_KEY
-from .store import LINKS_ATTRIBUTE, ArticleStore, defer_refresh, load_whole
+from .store import (
+    LINKS_ATTRIBUTE,
+    PLAIN_ATTRIBUTE,
+    ArticleStore,
+    defer_refresh,
+    load_whole,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +68,9 @@ def _remembering(cls: type) -> type:
         remembered: a later build must compute its own."""
         load_whole(self)  # what a kept article left in the store (store.py): read it now
         getattr(self, "_content", None)
-        return (_restore, (cls, {key: value for key, value in self.__dict__.items()
-                                 if not key.startswith(BUILD_ATTRIBUTE_PREFIX)}))
+        state = {key: value for key, value in self.__dict__.items()
+                 if not key.startswith(BUILD_ATTRIBUTE_PREFIX)}
+        return (_restore, (getattr(cls, PLAIN_ATTRIBUTE, cls), state))
 
     return type(cls.__name__, (cls,), {"url": property(url), "save_as": property(save_as),
                                       "__reduce_ex__": __reduce_ex__,

@@ -62,6 +62,7 @@ BODY_ATTRIBUTE = "_incremental_body"  # a kept article: (BodySource, name) until
 LINKS_ATTRIBUTE = "_incremental_static_links"  # a kept article: Pelican's get_static_links()
 NAMES_ATTRIBUTE = "_incremental_names"  # a kept article not read whole: its other attributes
 REFRESH_ATTRIBUTE = "_incremental_refresh"  # Pelican's metadata refresh, due when read whole
+PLAIN_ATTRIBUTE = "_incremental_plain"  # on the classes made here: the class they stand for
 # What every build needs of every article (Pelican's grouping and ordering, the plugins' lists,
 # the writer's keys): a kept article is made of these alone; the rest of its state is read
 # only if something asks for it (the few dozen posts a publish's pages show).
@@ -173,6 +174,7 @@ def _lazy(cls: type) -> type:
     return type(cls.__name__, (cls,), {"_content": property(get_body, set_body),
                                       "__getattr__": __getattr__,
                                       "__reduce_ex__": __reduce_ex__,
+                                      PLAIN_ATTRIBUTE: cls,
                                       "__module__": cls.__module__,
                                       "__qualname__": cls.__qualname__})
 

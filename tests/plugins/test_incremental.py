@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pelican.contents import Article
 from pelican.generators import ArticlesGenerator
 from pelican.settings import read_settings
 
@@ -416,6 +417,12 @@ def test_a_publish_reads_whole_only_the_posts_its_pages_show(
     assert article.content == same.content and NAMES_ATTRIBUTE not in vars(article)
     with pytest.raises(AttributeError):
         article.no_such_attribute  # noqa: B018 - missing stays missing
+    other = light[1]  # copied before it is read whole: whole, body included, a plain Article
+    copied = copy.copy(other)
+    twin = fresh[other.source_path]
+    assert type(copied) is Article and NAMES_ATTRIBUTE not in vars(copied)
+    assert (copied.metadata, copied.content, copied.url) == (twin.metadata, twin.content,
+                                                             twin.url)
     assert tree(network.output) == tree(tmp_path / "full" / "output")
 
 
