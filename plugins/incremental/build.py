@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import blinker
+from jinja2 import FileSystemBytecodeCache
 from pelican import Pelican, signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
@@ -44,6 +45,7 @@ from .writer import IncrementalWriter
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "incremental.json"
+TEMPLATE_CACHE = "templates"  # folder in CACHE_PATH: Jinja's compiled templates
 MANIFEST_VERSION = 2
 # Settings key for a build in which only the aggregator's state changed: member id → [the ISO
 # date of their newest post, their number of posts] as the last build saw them (plugins/health
@@ -147,6 +149,16 @@ class Manifest:
         write_atomic(self.path, json.dumps(data, separators=(",", ":"), check_circular=False))
 
 
+def _template_cache(folder: Path) -> FileSystemBytecodeCache | None:
+    """Jinja's bytecode cache in `folder` (made if need be); None if it cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        logger.warning("%s: no compiled-template cache this build: %s", folder, exc)
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 def forget_caches(cache: Path) -> int:
     """Remove the files Pelican and the plugins cache at the top of CACHE_PATH (not folders:
     the avatars' cache is not derived from the content and is kept)."""
@@ -184,9 +196,27 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
     """Pelican with a nothing-new shortcut, a skipping writer and stale-page removal."""
 
     def run(self) -> None:
+        cache = Path(str(self.settings.get("CACHE_PATH") or "cache"))
+        self._templates = _template_cache(cache / TEMPLATE_CACHE)
+        signals.generator_init.connect(self._cache_templates, weak=False)
+        try:
+            self._build(cache)
+        finally:
+            signals.generator_init.disconnect(self._cache_templates)
+
+    def _cache_templates(self, generator: Any) -> None:
+        """generator_init: this build's generators keep compiled templates in CACHE_PATH
+        (Jinja checks each against its template's source before using it): a publish does not
+        compile the theme's templates again."""
+        env = getattr(generator, "env", None)
+        if self._templates is not None and env is not None \
+                and getattr(generator, "settings", None) is self.settings \
+                and env.bytecode_cache is None:
+            env.bytecode_cache = self._templates
+
+    def _build(self, cache: Path) -> None:
         started = time.monotonic()
         output = Path(self.output_path).resolve()
-        cache = Path(str(self.settings.get("CACHE_PATH") or "cache"))
         manifest = Manifest.load(cache / MANIFEST_FILE, output)
         check = OutputCheck(output, manifest.pages)  # on a thread, while the rest is read
         base_key = _hash(settings_digest(self.settings), _versions(),

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from pelican.contents import Article
 from pelican.generators import ArticlesGenerator
@@ -504,3 +505,21 @@ def test_get_files_from_the_listing_follows_pelicans_rules(tmp_path: Path) -> No
     assert listing.has_links and listing.files_under(["posts"]) is None
     ours, stock = files()
     assert ours == stock and os.path.join("posts", "link", "p.md") in ours
+
+
+def test_a_publish_uses_the_templates_compiled_before(network: Network,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled templates are kept in CACHE_PATH (Jinja checks each against its source): the
+    next build compiles none of the theme's templates."""
+    assert any((network.cache / "templates").iterdir())
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counting(self: Any, source: Any, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(str(name))
+        return original(self, source, name, *args, **kwargs)
+
+    add_update(network.site, SPEC, comments=1)
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    pelican = network.build(BUILD_PROCESSES=1)
+    assert pelican._writer.log.rendered > 10 and compiled == []
