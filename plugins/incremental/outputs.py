@@ -25,7 +25,6 @@ class OutputCheck:
         self._pages = dict(pages)
         self._changed: set[str] = set()
         self._thread = threading.Thread(target=self._run, name="output-check", daemon=True)
-        self._done = False
         self._thread.start()
 
     def _run(self) -> None:
@@ -41,17 +40,12 @@ class OutputCheck:
             self._pages = {}
             raise
 
-    def _wait(self) -> None:
-        if not self._done:
-            self._thread.join()
-            self._done = True
-
     def intact(self, rel: str) -> bool:
         """The file is as the last build left it (True only for files the manifest lists)."""
-        self._wait()
+        self._thread.join()  # returns at once when the checks have ended
         return rel in self._pages and rel not in self._changed
 
     def all_intact(self) -> bool:
         """Every file the last build wrote is still there, with its size (and there was one)."""
-        self._wait()
+        self._thread.join()  # returns at once when the checks have ended
         return bool(self._pages) and not self._changed

@@ -69,7 +69,9 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         self.log = WriteLog()
         self.deferred: list[tuple[Job, str, str | None]] | None = None
         self._output_root = os.path.abspath(self.output_path)
-        self.check = check
+        # is each file the last build wrote still as it left it (build.py starts this early)
+        self.check = check if check is not None else OutputCheck(self.output_path,
+                                                                 self.previous)
 
     # --- keys -------------------------------------------------------------------------------
     def site_key(self, context: Mapping[str, Any]) -> str:
@@ -132,15 +134,8 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         before = self.previous.get(rel)
         if not before or before[0] != key:
             return False
-        if self.check is not None:
-            if not self.check.intact(rel):
-                return False
-        else:
-            try:
-                if os.stat(os.path.join(self._output_root, rel)).st_size != before[1]:
-                    return False
-            except OSError:
-                return False
+        if not self.check.intact(rel):
+            return False
         self.log.pages[rel] = before
         self.log.skipped += 1
         return True
