@@ -33,6 +33,7 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from aggregator.atomic import write_atomic
 from aggregator.errors import WriteError
 
+from .changes import IN_PLACE_KEY, LOST_DATES_KEY
 from .generators import STORE_KEYS, NetworkArticlesGenerator, NetworkPagesGenerator
 from .keys import _hash, settings_digest, tree_digest
 from .listing import LISTING_KEY, ContentListing
@@ -46,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "incremental.json"
 TEMPLATE_CACHE = "templates"  # folder in CACHE_PATH: Jinja's compiled templates
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 # Settings key for a build in which only the aggregator's state changed: member id → [the ISO
 # date of their newest post, their number of posts] as the last build saw them (plugins/health
 # reads it: its page shows both).
@@ -107,6 +108,8 @@ class Manifest:
         self.state = ""  # the state database's stamp
         self.newest: dict[str, list[Any]] | None = None  # member id → [newest date, posts]
         self.site_key = ""
+        self.page_site_key = ""  # the writer's site key (with the registry and avatars)
+        self.today = ""  # the build's date
         self.pages: dict[str, list[Any]] = {}
 
     @classmethod
@@ -128,8 +131,10 @@ class Manifest:
                 manifest.newest = {str(k): v for k, v in newest.items()
                                    if isinstance(v, list) and len(v) == 2}
             manifest.site_key = str(data.get("site_key") or "")
+            manifest.page_site_key = str(data.get("page_site_key") or "")
+            manifest.today = str(data.get("today") or "")
             manifest.pages = {k: v for k, v in data["pages"].items()
-                              if isinstance(k, str) and isinstance(v, list) and len(v) == 2}
+                              if isinstance(k, str) and isinstance(v, list) and len(v) in (2, 3)}
         return manifest
 
     def forget(self) -> None:
@@ -142,9 +147,11 @@ class Manifest:
             raise WriteError(f"{self.path}: cannot remove the build manifest: {exc}") from exc
 
     def save(self, fingerprint: str, state: str, site_key: str, pages: Mapping[str, list[Any]],
-             newest: Mapping[str, list[Any]] | None) -> None:
+             newest: Mapping[str, list[Any]] | None, *, page_site_key: str = "",
+             today: str = "") -> None:
         data = {"version": MANIFEST_VERSION, "output": str(self.output),
                 "fingerprint": fingerprint, "state": state, "site_key": site_key,
+                "page_site_key": page_site_key, "today": today,
                 "pages": dict(pages), "newest": dict(newest) if newest is not None else None}
         write_atomic(self.path, json.dumps(data, separators=(",", ":"), check_circular=False))
 
@@ -233,7 +240,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             if manifest.newest is not None:
                 manifest.forget()
                 pages = self._render_state_pages(manifest, base_key, check)
-                manifest.save(fingerprint, state, base_key, pages, manifest.newest)
+                manifest.save(fingerprint, state, base_key, pages, manifest.newest,
+                              page_site_key=manifest.page_site_key, today=manifest.today)
                 logger.info("Only the aggregator's state changed: %d pages rendered from it "
                             "in %.2f s", self._writer.log.rendered,
                             time.monotonic() - started)
@@ -260,6 +268,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         # keeps of finished articles (URLs, digests) also needs the same registry.
         self.settings[STORE_KEYS] = (base_key, _hash(base_key, self._registry_stamp()))
         self._incremental = (previous, base_key, check)
+        self._carry_from = (manifest.page_site_key, manifest.today) if previous else ("", "")
         self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
         self._removed = 0
         signals.all_generators_finalized.connect(self._keep_generators, weak=False)
@@ -272,6 +281,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             gc.unfreeze()
             self.settings.pop(PREREAD_KEY, None)
             self.settings.pop(LISTING_KEY, None)
+            self.settings.pop(LOST_DATES_KEY, None)
+            self.settings.pop(IN_PLACE_KEY, None)
             for job in self._background:
                 job.close()
             stores = [g for g in getattr(self, "_generators", [])
@@ -286,7 +297,9 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 store.close()
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)
-        manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts())
+        page_site_key, built_on = writer.carried_from()
+        manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts(),
+                      page_site_key=page_site_key, today=built_on)
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 
@@ -398,8 +411,10 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         output (before `finalized`, whose plugins read the output folder) it renders them on
         BUILD_PROCESSES processes."""
         previous, base_key, check = getattr(self, "_incremental", ({}, "", None))
+        previous_site, previous_today = getattr(self, "_carry_from", ("", ""))
         writer = IncrementalWriter(self.output_path, settings=self.settings,
-                                   previous=previous, site_key=base_key, check=check)
+                                   previous=previous, site_key=base_key, check=check,
+                                   previous_site=previous_site, previous_today=previous_today)
         self._writer = writer
         outputs = [g for g in getattr(self, "_generators", []) if hasattr(g, "generate_output")]
         if outputs:

@@ -27,6 +27,7 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError
 
+from .changes import IN_PLACE_KEY, LOST_DATES_KEY
 from .keys import SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
 from .listing import LISTING_KEY, ContentListing
 from .preread import PREREAD_KEY
@@ -249,6 +250,9 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         if self.store.active:
             logger.info("Posts: %d read, %d unchanged since the last build", self.store.read,
                         self.store.kept)
+        # where lists may have lost a post (changes.py); not known without the store
+        self.settings[LOST_DATES_KEY] = self.store.lost_dates if self.store.active else None
+        self.settings[IN_PLACE_KEY] = self.store.in_place
         for article in self.every_article():
             cls = type(article)
             if isinstance(getattr(cls, "url", None), property) and \

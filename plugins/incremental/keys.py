@@ -29,11 +29,9 @@ class Unkeyable(Exception):
 
 
 def _hash(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    """The parts, each followed by a NUL, hashed (joined first: one update, not two a part)."""
+    text = "\x00".join(parts) + "\x00" if parts else ""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
 def canonical(value: Any, *, depth: int = 0, lenient: bool = False) -> str:

@@ -30,9 +30,9 @@ class OutputCheck:
     def _run(self) -> None:
         root, changed = self._root, self._changed
         try:
-            for rel, (_key, size) in self._pages.items():
+            for rel, entry in self._pages.items():
                 try:
-                    if os.stat(os.path.join(root, rel)).st_size != size:
+                    if os.stat(os.path.join(root, rel)).st_size != entry[1]:
                         changed.add(rel)
                 except OSError:
                     changed.add(rel)

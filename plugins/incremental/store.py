@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 from dateutil import tz
 from pelican.urlwrappers import Author, Category, Tag
 
+from .changes import placement
 from .keys import OWN_ATTRIBUTE, SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
 from .listing import ContentListing, Stamp
 
@@ -304,6 +305,12 @@ class ArticleStore:
         self._extras_valid = False
         self._db: sqlite3.Connection | None = None
         self.bodies: BodySource | None = None
+        # The posts whose file changed or went since the store kept them: name → the date and
+        # lists they were in (changes.placement); None: not known. A changed post back in the
+        # same place moves nothing: its name leaves `lost` and its article's id is `in_place`.
+        # The writer's dirty pages (changes.py) start where the lost ones stood.
+        self.lost: dict[str, tuple[Any, ...]] | None = {}
+        self.in_place: set[int] = set()
         self.kept = 0  # articles unpickled in this build
         self.read = 0  # articles read from their files and put here
         if folder is not None:
@@ -376,6 +383,8 @@ class ArticleStore:
         stamp = self._stamp(name, path)
         row = self._kept_rows().pop(name, None)
         if stamp is None or row is None or tuple(row[:3]) != stamp:
+            if row is not None:
+                self._lost(name, row[3])
             self._pending = (name, stamp)
             return None
         try:
@@ -395,6 +404,24 @@ class ArticleStore:
             self._extras_kept.add(id(article))
         return article
 
+    def _lost(self, name: str, state: bytes) -> None:
+        """Note where a kept post whose file changed or went stood: its date and lists."""
+        if self.lost is None:
+            return
+        try:
+            cls, light = _Unpickler(io.BytesIO(state), self.refs, self._shared).load()
+            kept = cls.__new__(cls)
+            kept.__dict__.update(light)
+            self.lost[name] = placement(kept)
+        except Exception as exc:  # noqa: BLE001 - not known: the writer assumes the worst
+            logger.debug("%s: where its kept post stood is unknown: %s", name, exc)
+            self.lost = None
+
+    @property
+    def lost_dates(self) -> list[Any] | None:
+        """The dates of the posts lost from their place (None: not known)."""
+        return None if self.lost is None else [where[0] for where in self.lost.values()]
+
     def put(self, name: str, article: Any) -> None:
         """Keep an article just read and validated, as it is now (before any signal): what
         every build needs of it (LIGHT_ATTRIBUTES, with the file links Pelican finds in its
@@ -404,6 +431,13 @@ class ArticleStore:
         if self._db is None or stamp is None:
             return
         self.read += 1
+        if self.lost is not None and name in self.lost:
+            try:
+                if placement(article) == self.lost[name]:
+                    del self.lost[name]
+                    self.in_place.add(id(article))
+            except Exception as exc:  # noqa: BLE001 - not comparable: it stays lost
+                logger.debug("%s: not compared with its kept post: %s", name, exc)
         rest = dict(article.__dict__)
         body = rest.pop("_content", None)
         light, other = io.BytesIO(), io.BytesIO()
@@ -432,6 +466,13 @@ class ArticleStore:
         try:
             gone = [(name,) for (name,) in self._db.execute("SELECT name FROM articles")
                     if name not in self._seen]
+            if gone and self._rows is None:
+                self.lost = None
+            for (name,) in gone:
+                if self._rows is not None and name in self._rows:
+                    self._lost(name, self._rows[name][3])
+                else:
+                    self.lost = None
             self._db.executemany("DELETE FROM articles WHERE name = ?", gone)
             self._db.executemany("DELETE FROM bodies WHERE name = ?", gone)
             self._db.execute("COMMIT")

@@ -24,6 +24,7 @@ from typing import Any
 from pelican.utils import sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
+from .changes import IN_PLACE_KEY, LOST_DATES_KEY, article_signature, dirty_pages, unchanged_posts
 from .keys import (
     Unkeyable,
     _hash,
@@ -44,7 +45,8 @@ LIST_KEYS = frozenset({"articles", "dates", "all_articles"})  # numbered pages s
 
 @dataclass
 class WriteLog:
-    """What this build produced: output path (relative, '/'-separated) → [key or None, size]."""
+    """What this build produced: output path (relative, '/'-separated) → [key or None, size],
+    and for article pages and lists' first pages a third field (changes.py)."""
 
     pages: dict[str, list[Any]] = field(default_factory=dict)
     rendered: int = 0
@@ -56,18 +58,25 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
 
     `previous` maps output paths to the [key, size] the last successful build wrote there.
     `site_key` covers everything every page depends on (settings, theme, code, versions);
-    the registry and avatars are added from the build's context on first use."""
+    the registry and avatars are added from the build's context on first use.
+    `previous_site` and `previous_today`: the last build's `site_key(context)` and date; while
+    the site key is the same, pages that cannot have changed keep their entries without being
+    keyed (changes.py)."""
 
     def __init__(self, output_path: str, settings: Mapping[str, Any] | None = None, *,
                  previous: Mapping[str, list[Any]] | None = None, site_key: str = "",
-                 check: OutputCheck | None = None) -> None:
+                 check: OutputCheck | None = None, previous_site: str = "",
+                 previous_today: str = "") -> None:
         super().__init__(output_path, settings=settings)
         self.previous = dict(previous or {})
         self.base_key = site_key
         self._site_key: str | None = None
         self._date: str | None = None
+        self._previous_site = previous_site
+        self._previous_today = previous_today
+        self._unchanged: tuple[set[int], set[int]] | None = None
         self.log = WriteLog()
-        self.deferred: list[tuple[Job, str, str | None]] | None = None
+        self.deferred: list[tuple[Job, str, str | None, Any]] | None = None
         self._output_root = os.path.abspath(self.output_path)
         # is each file the last build wrote still as it left it (build.py starts this early)
         self.check = check if check is not None else OutputCheck(self.output_path,
@@ -98,12 +107,12 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             return os.path.relpath(path, self.output_path).replace(os.sep, "/")
         return rel
 
-    def _record(self, rel: str, key: str | None) -> None:
+    def _record(self, rel: str, key: str | None, extra: Any = None) -> None:
         try:
             size = os.stat(os.path.join(self.output_path, rel)).st_size
         except OSError:
             size = -1
-        self.log.pages[rel] = [key, size]
+        self.log.pages[rel] = [key, size] if extra is None else [key, size, extra]
 
     def _claim(self, rel: str, override: bool) -> bool:
         """Pelican's rule: a file is written once, unless one (and only one) write overrides
@@ -126,7 +135,7 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         self._written_files.add(path)
         return True
 
-    def _skip(self, rel: str, key: str | None) -> bool:
+    def _skip(self, rel: str, key: str | None, extra: Any = None) -> bool:
         """True if the last build wrote `key` to `rel` and the file is still as it left it:
         the page is counted as written, not rendered."""
         if not key:
@@ -136,9 +145,38 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             return False
         if not self.check.intact(rel):
             return False
-        self.log.pages[rel] = before
+        self.log.pages[rel] = before[:2] if extra is None else [*before[:2], extra]
         self.log.skipped += 1
         return True
+
+    # --- carrying over (changes.py) ---------------------------------------------------------
+    def _carries(self, context: Mapping[str, Any]) -> bool:
+        """Pages may keep their entries unkeyed: the last build's site key is this one's."""
+        return bool(self.previous and self._previous_site
+                    and self.site_key(context) == self._previous_site)
+
+    def _carry(self, rel: str, extra: Any = None) -> bool:
+        """Keep the last build's entry for `rel` (a keyed page, still as it was left)."""
+        before = self.previous.get(rel)
+        if not before or not before[0] or not self.check.intact(rel):
+            return False
+        self.log.pages[rel] = [*before[:2], extra] if extra is not None else before[:2]
+        self.log.skipped += 1
+        return True
+
+    def _unchanged_posts(self, context: Mapping[str, Any]) -> tuple[set[int], set[int]]:
+        if self._unchanged is None:
+            self._unchanged = unchanged_posts(context.get("articles") or (), self.previous,
+                                              self._relative)
+        return self._unchanged
+
+    def new_day(self) -> bool:
+        return self._today() != self._previous_today
+
+    def carried_from(self) -> tuple[str, str]:
+        """This build's site key (if any page asked for it) and date, for the manifest: the
+        next build's `previous_site` and `previous_today`."""
+        return self._site_key or "", self._today()
 
     def _article_key(self, name: str, template: Any, context: Mapping[str, Any],
                      relative_urls: bool, article: Any) -> str | None:
@@ -225,11 +263,22 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             self._write_pages(name, template, context, relative_urls, paginated, per_page,
                               override_output, url, kwargs)
             return
-        key = None
         article = kwargs.get("article")
-        if article is not None and "page" not in kwargs:
-            key = self._article_key(name, template, context, relative_urls, article)
-        self._render(name, template, context, relative_urls, override_output, kwargs, key)
+        if article is None or "page" in kwargs:
+            self._render(name, template, context, relative_urls, override_output, kwargs, None)
+            return
+        rel = self._relative(name)
+        if not self._claim(rel, override_output):
+            return
+        signature = article_signature(article)
+        if signature is not None and self._carries(context):
+            before = self.previous.get(rel)
+            if before and len(before) > 2 and before[2] == signature \
+                    and self._carry(rel, signature):
+                return
+        key = self._article_key(name, template, context, relative_urls, article)
+        if not self._skip(rel, key, signature):
+            self._queue(name, rel, template, context, relative_urls, kwargs, key, signature)
 
     def _write_pages(self, name: str, template: Any, context: Mapping[str, Any],
                      relative_urls: bool, paginated: Mapping[str, Any], per_page: int,
@@ -240,15 +289,29 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         orders = {key: _oldest_first(items) for key, items in lists.items()}
         own = self._list_digest(kwargs)
         first = next(iter(lists))
+        dirty: set[int | None] | None = None
+        if self._carries(context):
+            before = self.previous.get(self._relative(name))
+            items = lists[first] if orders[first] else lists[first][::-1]
+            dirty = dirty_pages(items, paginator.per_page, paginator.archive_pages,
+                                before[2] if before and len(before) > 2 else None,
+                                self._unchanged_posts(context),
+                                self.settings.get(LOST_DATES_KEY), self.new_day(),
+                                self.settings.get(IN_PLACE_KEY) or frozenset())
         for blank in paginator.pages():
+            rel = self._relative(blank.save_as)
+            if not self._claim(rel, override):
+                continue
+            extra = count if blank.is_front else None
+            if dirty is not None and blank.number not in dirty and self._carry(rel, extra):
+                continue
             # The key needs only the page's own posts: a page left as it was costs no more.
             main = StablePage(paginator, blank.number,
                               paginator.slice(lists[first], blank.number,
                                               oldest_first=orders[first]))
             key = self._page_key(name, template, context, relative_urls, main, own,
                                  lists[first])
-            rel = self._relative(main.save_as)
-            if not self._claim(rel, override) or self._skip(rel, key):
+            if self._skip(rel, key, extra):
                 continue
             page_kwargs = dict(kwargs)
             for list_key, items in lists.items():
@@ -263,7 +326,8 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                                                          orders[list_key]),
                     f"{list_key}_next_page": _filled(older, paginator, items, orders[list_key]),
                 })
-            self._queue(main.save_as, rel, template, context, relative_urls, page_kwargs, key)
+            self._queue(main.save_as, rel, template, context, relative_urls, page_kwargs, key,
+                        extra)
 
     def _render(self, name: str, template: Any, context: Any, relative_urls: bool,
                 override: bool, kwargs: Mapping[str, Any], key: str | None) -> None:
@@ -272,15 +336,15 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             self._queue(name, rel, template, context, relative_urls, kwargs, key)
 
     def _queue(self, name: str, rel: str, template: Any, context: Any, relative_urls: bool,
-               kwargs: Mapping[str, Any], key: str | None) -> None:
+               kwargs: Mapping[str, Any], key: str | None, extra: Any = None) -> None:
         """Render the page now, or later with the others (`defer`)."""
         job = Job(name, template, context, relative_urls, kwargs)
         if self.deferred is not None:
-            self.deferred.append((job, rel, key))
+            self.deferred.append((job, rel, key, extra))
             return
         render_page(self.output_path, job)
         self.log.rendered += 1
-        self._record(rel, key)
+        self._record(rel, key, extra)
 
     def defer(self) -> None:
         """From now on, queue pages instead of rendering them; `flush` renders the queue."""
@@ -290,11 +354,11 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
     def flush(self, processes: int, *, min_pages: int = MIN_PAGES_PER_PROCESS) -> None:
         """Render every queued page over `processes` processes, then record what was written."""
         queued, self.deferred = self.deferred or [], None
-        render_all(self.output_path, [job for job, _rel, _key in queued], processes,
+        render_all(self.output_path, [job for job, *_ in queued], processes,
                    min_pages=min_pages)
-        for _job, rel, key in queued:
+        for _job, rel, key, extra in queued:
             self.log.rendered += 1
-            self._record(rel, key)
+            self._record(rel, key, extra)
 
 
 def _thread_key(article: Any) -> str:

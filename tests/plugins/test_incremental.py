@@ -35,6 +35,7 @@ from bench.sitegen import GeneratedSite, SiteSpec, add_update, generate_site
 from plugins.incremental import build as build_module
 from plugins.incremental import store as store_module
 from plugins.incremental.build import MANIFEST_FILE
+from plugins.incremental.changes import dirty_pages
 from plugins.incremental.generators import NetworkArticlesGenerator
 from plugins.incremental.listing import LISTING_KEY, ContentListing
 from plugins.incremental.pagination import StablePaginator
@@ -523,3 +524,118 @@ def test_a_publish_uses_the_templates_compiled_before(network: Network,
     monkeypatch.setattr(jinja2.Environment, "compile", counting)
     pelican = network.build(BUILD_PROCESSES=1)
     assert pelican._writer.log.rendered > 10 and compiled == []
+
+
+# --- carrying pages over unkeyed (changes.py) --------------------------------------------------
+@dataclass
+class Dated:
+    date: int
+
+
+def _plan(items: list[Dated], old_count: Any, *, changed: tuple[int, ...] = (),
+          commented: tuple[int, ...] = (), lost: list[Any] | None = None,
+          new_day: bool = False) -> set[int | None] | None:
+    per_page = 3
+    archive = max(0, (len(items) - per_page) // per_page)
+    same_own = {id(a) for i, a in enumerate(items) if i not in changed}
+    same = {id(a) for i, a in enumerate(items) if i not in changed and i not in commented}
+    return dirty_pages(items, per_page, archive, old_count, (same_own, same),
+                       [] if lost is None else lost, new_day)
+
+
+def test_a_list_that_did_not_change_keys_no_page() -> None:
+    items = [Dated(d) for d in range(20)]  # pages 1-5 hold 0-14, the first page 15-19
+    assert _plan(items, 20) == set()
+    assert _plan(items, 20, new_day=True) == {None}  # first pages show the date
+    assert _plan(items, None) is None  # nothing recorded: every page is keyed
+
+
+def test_a_new_post_keys_the_pages_from_where_it_stands() -> None:
+    items = [Dated(d) for d in range(22)]  # pages 1-6, the first page 4 posts
+    assert _plan(items, 21, changed=(21,)) == {None}  # the newest: the first page alone
+    assert _plan(items, 21, changed=(7,)) == {None, 3, 4, 5, 6}  # in the middle: from its page
+    items = [Dated(d) for d in range(18)]  # page 5 is new (keyed: nothing recorded for it),
+    assert _plan(items, 17, changed=(17,)) == {None, 4}  # page 4's "newer" link changed
+
+
+def test_comments_alone_key_the_one_page_that_shows_the_post() -> None:
+    items = [Dated(d) for d in range(20)]
+    assert _plan(items, 20, commented=(4,)) == {None, 2}
+
+
+def test_a_lost_post_keys_the_pages_from_its_date_or_all_if_unknown() -> None:
+    items = [Dated(d) for d in range(19)]  # one of 20 went (its date was 9)
+    assert _plan(items, 20, lost=[9]) == {None, 4, 5}
+    assert dirty_pages(items, 3, 5, 20, ({id(a) for a in items},) * 2, None, False) \
+        == {None, 1, 2, 3, 4, 5}
+    shuffled = [items[1], items[0], *items[2:]]  # not in date order: positions say nothing
+    assert dirty_pages(shuffled, 3, 5, 20, ({id(a) for a in items},) * 2, [9], False) is None
+
+
+def _write_post(network: Network, source: Path, slug: str, **changes: str) -> Path:
+    """A copy of `source` under a new slug, with the given headers replaced."""
+    text = source.read_text(encoding="utf-8")
+    changes = {"Slug": slug, "Guid": f"urn:test:{slug}", **changes}
+    for header, value in changes.items():
+        text = re.sub(rf"^{header}: .*$", f"{header}: {value}", text, count=1, flags=re.M)
+    path = source.with_name(f"{slug}.md")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_publishes_that_move_posts_around_build_as_from_scratch(
+        network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Carried-over pages (not keyed) must be exactly what a full build writes, whatever
+    moved: a post dated in the middle of the archive, a post moved to another tag and date,
+    comments alone on an old post, a post taken down, one made a draft."""
+    keyed: list[str] = []
+    page_key = IncrementalWriter._page_key
+    article_key = IncrementalWriter._article_key
+
+    def counting_page(self: Any, name: Any, *args: Any) -> Any:
+        keyed.append(str(name))
+        return page_key(self, name, *args)
+
+    def counting_article(self: Any, name: Any, *args: Any) -> Any:
+        keyed.append(str(name))
+        return article_key(self, name, *args)
+
+    monkeypatch.setattr(IncrementalWriter, "_page_key", counting_page)
+    monkeypatch.setattr(IncrementalWriter, "_article_key", counting_article)
+    posts = sorted((network.site.content / "posts").rglob("*.md"),
+                   key=lambda p: re.search(r"^Date: (.*)$", p.read_text(encoding="utf-8"),
+                                           re.M).group(1))  # type: ignore[union-attr]
+    middle = posts[len(posts) // 2]
+    comment_folders = sorted((network.site.content / "comments").iterdir())
+    steps: list[tuple[str, Any]] = [
+        ("a post dated in the middle of the archive",
+         lambda: _write_post(network, middle, "a-post-from-the-past",
+                             Title="A post from the past")),
+        ("a post moved to another tag and date",
+         lambda: _write_post(network, posts[5], posts[5].stem, Tags="a brand new topic",
+                             Date="2019-01-02 10:00:00+00:00")),
+        ("comments alone on an old post",
+         lambda: shutil.copy(next(comment_folders[0].glob("*.md")),
+                             comment_folders[0] / "999-a-reply.md")),
+        ("an old post taken down", lambda: posts[2].unlink()),
+        ("a post made a draft",
+         lambda: _write_post(network, posts[8], posts[8].stem, Status="draft")),
+    ]
+    total_pages = len(tree(network.output))
+    for what, change in steps:
+        change()
+        keyed.clear()
+        network.build()
+        assert 0 < len(keyed) < total_pages // 4, (what, len(keyed), total_pages)
+        assert tree(network.output) == tree(network.full_build(tmp_path / "full")), what
+
+    # a publish with one new post keys the pages near it, not the archive
+    keyed.clear()
+    _write_post(network, posts[-1], "the-newest-post", Title="The newest post",
+                Date="2030-01-01 09:00:00+00:00")
+    network.build()
+    article_pages = [name for name in keyed if re.fullmatch(r"\d{4}/\d{2}/[^/]+/index\.html",
+                                                            name)]
+    assert len(article_pages) == 2, article_pages  # the new post and its older neighbour
+    assert not [name for name in keyed if "/page/" in name]  # no numbered page
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
