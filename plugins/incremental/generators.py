@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -130,29 +131,57 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
                   extensions: Any = None) -> set[str]:
         """Pelican's rules (excluded folders, IGNORE_FILES, reader extensions) applied to the
         build's listing instead of walking the folder again."""
-        listing = self._listing()
         paths = [paths] if isinstance(paths, str) else list(paths)
+        candidates = self._candidates(paths, exclude)
+        if candidates is None:
+            return set(super().get_files(paths, exclude=exclude, extensions=extensions))
+        if extensions is None:
+            extensions = tuple(self.readers.extensions)
+        if extensions is False:
+            return set(candidates)
+        return {path for path in candidates
+                if os.path.splitext(path)[1][1:] in extensions}  # type: ignore[operator]
+
+    def _candidates(self, paths: list[str], exclude: list[str] | None) -> list[str] | None:
+        """The listed files under `paths` that Pelican's folder excludes and IGNORE_FILES let
+        through, whatever their extension (Pelican asks twice: for its readers' extensions and
+        for the disabled ones); None if the listing cannot say. Each folder is judged once."""
+        cache = self.__dict__.setdefault("_candidates_made", {})
+        key = (tuple(paths), tuple(exclude or ()))
+        if key in cache:
+            return cache[key]  # type: ignore[no-any-return]
+        listing = self._listing()
         listed = listing.files_under(paths) if listing is not None else None
         if listed is None or any(p in listing.files for p in paths):  # type: ignore[union-attr]
-            return set(super().get_files(paths, exclude=exclude, extensions=extensions))
+            cache[key] = None
+            return None
         excluded = {os.path.normpath(e).replace(os.sep, "/") for e in exclude or []}
-        ignores = self.settings["IGNORE_FILES"]
+        patterns = list(self.settings["IGNORE_FILES"])
+        # fnmatch.fnmatch's rule for each pattern, as one expression (names are POSIX here)
+        ignored = re.compile("|".join(fnmatch.translate(p) for p in patterns)).match \
+            if patterns else (lambda _name: None)
         roots = {os.path.normpath(p).replace(os.sep, "/").strip("/") for p in paths}
-        files = set()
-        for rel in listed:
-            folders = rel.split("/")[:-1]
-            skip = False
+        judged: dict[str, bool] = {}
+
+        def folder_kept(head: str) -> bool:
+            folders = head.split("/") if head else []
             for depth in range(len(folders), 0, -1):
                 folder = "/".join(folders[:depth])
                 if folder in roots:
-                    break  # folders above a walked root are not Pelican's to exclude
-                if folder in excluded or any(fnmatch.fnmatch(folders[depth - 1], pattern)
-                                             for pattern in ignores):
-                    skip = True
-                    break
-            path = rel.replace("/", os.sep)
-            if not skip and self._include_path(path, extensions):
-                files.add(path)
+                    return True  # folders above a walked root are not Pelican's to exclude
+                if folder in excluded or ignored(folders[depth - 1]):
+                    return False
+            return True
+
+        files = []
+        for rel in listed:
+            head, _, name = rel.rpartition("/")
+            kept = judged.get(head)
+            if kept is None:
+                kept = judged[head] = folder_kept(head)
+            if kept and not ignored(name):
+                files.append(rel.replace("/", os.sep))
+        cache[key] = files
         return files
 
     def refresh_metadata_intersite_links(self) -> None:

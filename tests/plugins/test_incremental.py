@@ -501,6 +501,14 @@ def test_get_files_from_the_listing_follows_pelicans_rules(tmp_path: Path) -> No
     assert ours == stock == {os.path.join("posts", "a.md"), os.path.join("posts", "2026", "b.md"),
                              os.path.join("pages", "p.md")}
     assert files(extensions=False)[0] == files(extensions=False)[1]
+    ours_txt, stock_txt = files(extensions=["txt"])
+    assert ours_txt == stock_txt == {os.path.join("posts", "notes.txt")}
+    one = NetworkArticlesGenerator(context=settings.copy(), settings=settings, path=str(content),
+                                   theme=settings["THEME"], output_path=str(tmp_path / "out"))
+    args = (["posts", "pages"], ["comments", "posts/drafts"])
+    assert one.get_files(*args) == ours  # asked twice, with other extensions in between
+    assert one.get_files(*args, extensions=["txt"]) == ours_txt
+    assert one.get_files(*args) == ours
     (content / "posts" / "link").symlink_to(content / "pages")
     listing = settings[LISTING_KEY] = ContentListing.scan(content)
     assert listing.has_links and listing.files_under(["posts"]) is None
