@@ -152,7 +152,8 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
             return cache[key]  # type: ignore[no-any-return]
         listing = self._listing()
         listed = listing.files_under(paths) if listing is not None else None
-        if listed is None or any(p in listing.files for p in paths):  # type: ignore[union-attr]
+        if listed is None or any(listing.file(p) is not None  # type: ignore[union-attr]
+                                 for p in paths):
             cache[key] = None
             return None
         excluded = {os.path.normpath(e).replace(os.sep, "/") for e in exclude or []}
