@@ -249,6 +249,7 @@ class CommentThreads:
                           for name in extensions)
         self._folders: dict[str, str] | None = None
         self._listing = settings.get(CONTENT_LISTING_KEY)
+        self._listed: dict[str, Any] = {}  # folder path → its files, from the listing
         self._quiet = False
         self._html: dict[str, str] = {}  # post slug → its thread's HTML, made by preread
         self._websites: dict[str, str | None] = {}  # commenters come back: each URL checked once
@@ -275,6 +276,12 @@ class CommentThreads:
                 root = str(self.root)
                 self._folders = {name: os.path.join(root, name) for name in names
                                  if _SLUG.match(name)}
+                # each folder's files as the walk listed them, by the path given out here
+                # (looked up without working the path out again for each of 20,000 posts)
+                top = self._listing.relative(self.root)
+                listed = self._listing.folders
+                self._listed = {path: listed.get(f"{top}/{name}" if top else name)
+                                for name, path in self._folders.items()}
             elif self.root.is_dir():
                 with os.scandir(self.root) as entries:
                     for entry in entries:
@@ -401,7 +408,9 @@ class CommentThreads:
 
     def listing(self, folder: str | Path, *, stamps: bool = True) -> Listing | None:
         """foldercache.listing, from the build's listing of the content folder if it has one."""
-        files = self._listing.folder(folder) if self._listing is not None else None
+        files = self._listed.get(str(folder))
+        if files is None and self._listing is not None:
+            files = self._listing.folder(folder)
         if files is None:
             return listing(Path(folder), stamps=stamps)
         return tuple(sorted((name, stamp[0] if stamps else 0, stamp[1] if stamps else 0)
