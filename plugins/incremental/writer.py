@@ -8,6 +8,10 @@ with its size, the page is not rendered again. Everything else (the home and sec
 directories, the network and health pages, pages) is rendered on every build: a few dozen
 pages, whatever the archive's size.
 
+In a publish, most of those pages are not even keyed: an article page whose signature (its
+post's and neighbours' own digests, its thread's digest) and a list whose posts and count are
+as the last build recorded them keep their manifest entries as they are (changes.py).
+
 A full build (no manifest) renders everything, so a full and an incremental build write the
 same bytes as long as the keys cover every input; the build benchmark compares the two trees.
 """
