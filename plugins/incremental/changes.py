@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import lt
 from typing import Any
 
-from .keys import own_digest
+from .keys import OWN_ATTRIBUTE, own_digest
 
 LOST_DATES_KEY = "_incremental_lost_dates"  # settings: the article store's lost_dates
 IN_PLACE_KEY = "_incremental_in_place"  # settings: the article store's in_place
@@ -44,16 +44,28 @@ def placement(article: Any) -> tuple[Any, ...]:
             tuple(str(author) for author in getattr(article, "authors", None) or ()))
 
 
-def article_signature(article: Any) -> list[str] | None:
-    """What an article page is made of besides the site key; None if not known (no comment
-    folder digest: the page is keyed from the thread itself)."""
+PART = 16  # hex digits of each digest a signature keeps: 64 bits, one string per page
+_NONE = "-" * PART
+
+
+def _part(digest: str) -> str:
+    """A digest's first PART digits (a shorter one, like "none", padded)."""
+    return digest[:PART].ljust(PART, "-")
+
+
+def article_signature(article: Any) -> str | None:
+    """What an article page is made of besides the site key, as one string: the first PART
+    digits of the article's own digest, its comment folder's digest, and its newer and older
+    neighbours' own digests (64 bits each: the chance that a change leaves one the same is
+    2**-64). None if not known (no comment folder digest: the page is keyed from the thread)."""
     comments = getattr(article, "comments_digest", None)
     if not isinstance(comments, str) or not comments:
         return None
     newer = getattr(article, "newer_article", None)
     older = getattr(article, "older_article", None)
-    return [own_digest(article), comments, own_digest(newer) if newer is not None else "-",
-            own_digest(older) if older is not None else "-"]
+    return "".join((own_digest(article)[:PART], _part(comments),
+                    own_digest(newer)[:PART] if newer is not None else _NONE,
+                    own_digest(older)[:PART] if older is not None else _NONE))
 
 
 def unchanged_posts(articles: Iterable[Any], previous: Mapping[str, list[Any]],
@@ -67,17 +79,20 @@ def unchanged_posts(articles: Iterable[Any], previous: Mapping[str, list[Any]],
             before = previous.get(relative(article.save_as))
         except (AttributeError, ValueError, TypeError):
             continue
-        if not before or len(before) < 3 or not isinstance(before[2], list) \
-                or len(before[2]) != 4:
+        if not before or len(before) < 3 or not isinstance(before[2], str) \
+                or len(before[2]) != 4 * PART:
             continue
+        signature: str = before[2]
         state = article.__dict__
-        own = state.get("_incremental_own")
-        if own is None:
+        own = state.get(OWN_ATTRIBUTE)
+        if not isinstance(own, str):
             own = own_digest(article)
-        if own != before[2][0]:
+        if own[:PART] != signature[:PART]:
             continue
         same_own.add(id(article))
-        if state.get("comments_digest") == before[2][1]:
+        comments = state.get("comments_digest")
+        if isinstance(comments, str) and comments and \
+                _part(comments) == signature[PART:2 * PART]:
             same.add(id(article))
     return same_own, same
 
