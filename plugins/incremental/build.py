@@ -225,7 +225,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         started = time.monotonic()
         output = Path(self.output_path).resolve()
         manifest = Manifest.load(cache / MANIFEST_FILE, output)
-        check = OutputCheck(output, manifest.pages)  # on a thread, while the rest is read
+        check = OutputCheck(output, manifest.pages)  # is what it wrote still there
         base_key = _hash(settings_digest(self.settings), _versions(),
                          tree_digest(code_folders(self.settings)))
         listing = ContentListing.scan(self.path)
