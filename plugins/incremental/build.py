@@ -98,6 +98,25 @@ def today(settings: Mapping[str, Any]) -> str:
     return network_now(settings).isoformat()
 
 
+class Stages:
+    """Where a build's time went, logged when it ends: what a maintainer asks first when a
+    publish gets slow (and what grows with the archive: the walk, the reading, the keys)."""
+
+    def __init__(self) -> None:
+        self._last = self.started = time.monotonic()
+        self._spent: list[tuple[str, float]] = []
+
+    def mark(self, stage: str) -> None:
+        """`stage` has just ended."""
+        now = time.monotonic()
+        self._spent.append((stage, now - self._last))
+        self._last = now
+
+    def report(self) -> str:
+        return ", ".join(f"{stage} {spent:.2f}" for stage, spent in self._spent) + \
+            f"; total {time.monotonic() - self.started:.2f} s"
+
+
 class Manifest:
     """What the last successful build wrote into one output folder."""
 
@@ -222,7 +241,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             env.bytecode_cache = self._templates
 
     def _build(self, cache: Path) -> None:
-        started = time.monotonic()
+        self._stages = stages = Stages()
+        started = stages.started
         output = Path(self.output_path).resolve()
         manifest = Manifest.load(cache / MANIFEST_FILE, output)
         check = OutputCheck(output, manifest.pages)  # is what it wrote still there
@@ -230,6 +250,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                          tree_digest(code_folders(self.settings)))
         listing = ContentListing.scan(self.path)
         fingerprint, state = self._fingerprint(base_key, listing), self._state_stamp()
+        stages.mark("walk")
         if (manifest.fingerprint == fingerprint and manifest.site_key == base_key
                 and check.all_intact()):
             if manifest.state == state:
@@ -272,6 +293,12 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
         self._removed = 0
         signals.all_generators_finalized.connect(self._keep_generators, weak=False)
+        marks = {signals.article_generator_pretaxonomy: "posts read",
+                 signals.article_generator_finalized: "grouped, threads attached",
+                 signals.all_generators_finalized: "other contexts"}
+        receivers = {signal: self._stage_receiver(stage) for signal, stage in marks.items()}
+        for signal, receiver in receivers.items():  # after the plugins': they are connected
+            signal.connect(receiver, weak=False)
         collecting = gc.isenabled()
         if previous:
             # A publish makes little garbage while it reads: no collection looks at the
@@ -284,6 +311,22 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             gc.unfreeze()  # after the manifest is written: no collection of it all before
             if collecting:
                 gc.enable()
+            for signal, receiver in receivers.items():
+                signal.disconnect(receiver)
+        stages.mark("saved")
+        logger.info("Build stages (s): %s", stages.report())
+
+    def _stage_receiver(self, stage: str) -> Callable[..., None]:
+        def receiver(sender: Any, *args: Any, **kwargs: Any) -> None:
+            senders = sender if isinstance(sender, list) else [sender]  # all generators
+            if any(getattr(one, "settings", None) is self.settings for one in senders):
+                self._mark(stage)
+        return receiver
+
+    def _mark(self, stage: str) -> None:
+        stages = getattr(self, "_stages", None)
+        if stages is not None:
+            stages.mark(stage)
 
     def _run_generators(self, cache: Path, manifest: Manifest, fingerprint: str, state: str,
                         base_key: str) -> None:
@@ -449,10 +492,12 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
 
             def generate_output(any_writer: Any) -> None:
                 original(any_writer)
+                self._mark("output keyed or carried")
                 writer.flush(processes, min_pages=min_pages)
                 # before `finalized`: the sitemap plugin lists what is in the folder then
                 self._removed = remove_stale(Path(self.output_path),
                                              getattr(self, "_stale_from", {}), writer.log.pages)
+                self._mark(f"{writer.log.rendered} pages rendered")
 
             last.generate_output = generate_output
             writer.defer()

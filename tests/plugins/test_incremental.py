@@ -647,3 +647,25 @@ def test_publishes_that_move_posts_around_build_as_from_scratch(
     assert len(article_pages) == 2, article_pages  # the new post and its older neighbour
     assert not [name for name in keyed if "/page/" in name]  # no numbered page
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_a_build_logs_where_its_time_went(network: Network,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    add_update(network.site, SPEC, comments=1)
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.build"):
+        network.build()
+    line = next(r.getMessage() for r in caplog.records if "Build stages" in r.getMessage())
+    stages = re.findall(r"([a-z][a-z ,]*?|\d+ pages rendered) (\d+\.\d\d)",
+                        line.split(";")[0])
+    names = [name.strip(", ") for name, _ in stages]
+    assert names == ["walk", "posts read", "grouped, threads attached", "other contexts",
+                     "output keyed or carried", f"{pages_rendered(caplog)} pages rendered",
+                     "saved"], line
+    total = float(re.search(r"total (\d+\.\d\d) s", line).group(1))  # type: ignore[union-attr]
+    assert abs(sum(float(spent) for _, spent in stages) - total) < 0.05
+
+
+def pages_rendered(caplog: pytest.LogCaptureFixture) -> int:
+    found = re.search(r"Incremental build: (\d+) pages rendered", caplog.text)
+    assert found, caplog.text
+    return int(found.group(1))
