@@ -22,11 +22,19 @@ def _month_key(moment: datetime) -> tuple[int, int]:
 
 def monthly_counts(articles: Iterable[Any], end: datetime | None = None,
                    months: int = 12) -> list[tuple[str, int]]:
-    """Posts per month for the `months` months ending with `end`'s month (labels "Mar 2026")."""
-    keys = [_month_key(a.date) for a in articles]
+    """Posts per month for the `months` months ending with `end`'s month (labels "Mar 2026").
+
+    With `end` given, a post older than the first month is only compared, not placed in its
+    month: the network page charts the last year of an archive of many years on every build."""
     if end is None:
-        end = datetime.now(UTC) if not keys else None
-    year, month = _month_key(end) if end is not None else max(keys)
+        keys = [_month_key(a.date) for a in articles]
+        year, month = max(keys) if keys else _month_key(datetime.now(UTC))
+    else:
+        year, month = _month_key(end)
+        first_year, first_month = divmod(year * 12 + month - 1 - (months - 1), 12)
+        start = datetime(first_year, first_month + 1, 1, tzinfo=UTC)
+        keys = [_month_key(date) for date in (a.date for a in articles)
+                if (date if date.tzinfo else date.replace(tzinfo=UTC)) >= start]
     counts: dict[tuple[int, int], int] = {}
     for key in keys:
         counts[key] = counts.get(key, 0) + 1
