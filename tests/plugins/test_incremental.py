@@ -27,6 +27,7 @@ import jinja2
 import pytest
 from pelican.contents import Article
 from pelican.generators import ArticlesGenerator
+from pelican.log import LimitFilter
 from pelican.settings import read_settings
 
 import pelicanconf
@@ -649,23 +650,19 @@ def test_publishes_that_move_posts_around_build_as_from_scratch(
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
 
 
-def test_a_build_logs_where_its_time_went(network: Network,
-                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_build_logs_where_its_time_went(network: Network, caplog: pytest.LogCaptureFixture,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pelican drops a log line identical to one seen before in the process (LimitFilter)
+    monkeypatch.setattr(LimitFilter, "_raised_messages", set())
     add_update(network.site, SPEC, comments=1)
     with caplog.at_level(logging.INFO, logger="plugins.incremental.build"):
-        network.build()
+        pelican = network.build()
     line = next(r.getMessage() for r in caplog.records if "Build stages" in r.getMessage())
     stages = re.findall(r"([a-z][a-z ,]*?|\d+ pages rendered) (\d+\.\d\d)",
                         line.split(";")[0])
     names = [name.strip(", ") for name, _ in stages]
     assert names == ["walk", "posts read", "grouped, threads attached", "other contexts",
-                     "output keyed or carried", f"{pages_rendered(caplog)} pages rendered",
+                     "output keyed or carried", f"{pelican._writer.log.rendered} pages rendered",
                      "saved"], line
     total = float(re.search(r"total (\d+\.\d\d) s", line).group(1))  # type: ignore[union-attr]
     assert abs(sum(float(spent) for _, spent in stages) - total) < 0.05
-
-
-def pages_rendered(caplog: pytest.LogCaptureFixture) -> int:
-    found = re.search(r"Incremental build: (\d+) pages rendered", caplog.text)
-    assert found, caplog.text
-    return int(found.group(1))
