@@ -24,6 +24,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError
@@ -265,6 +266,22 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
                     continue
                 logger.error('Failed to write %s page for "%s".', kind.capitalize(), group)
                 raise
+
+    def generate_articles(self, write: Any) -> None:
+        """Pelican's loop over the article pages (same order, same signal for each), with the
+        pages that cannot have changed carried over by the writer at once (changes.py): at
+        20,000 posts, making each page's variables for nothing cost a tenth of a second."""
+        writer = getattr(getattr(write, "func", None), "__self__", None)
+        carry = getattr(writer, "carry_article", None)
+        for article in chain(self.translations, self.articles, self.hidden_translations,
+                             self.hidden_articles):
+            signals.article_generator_write_article.send(self, content=article)
+            if carry is not None and carry(article, self.context):
+                continue
+            write(article.save_as, self.get_template(article.template), self.context,
+                  article=article, category=getattr(article, "category", None),
+                  override_output=hasattr(article, "override_save_as"), url=article.url,
+                  blog=True)
 
     def generate_tags(self, write: Any) -> None:
         self._write_groups(write, self.tags.items(), "tag", "tag")

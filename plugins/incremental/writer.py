@@ -284,6 +284,22 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         if not self._skip(rel, key, signature):
             self._queue(name, rel, template, context, relative_urls, kwargs, key, signature)
 
+    def carry_article(self, article: Any, context: Mapping[str, Any]) -> bool:
+        """An article's page, if it can be carried over as the last build left it (what
+        write_file would do for it, without the template, the page's variables or a key):
+        True if done (or, as Pelican does, not written because an earlier page overrode its
+        file); False: write it with write_file."""
+        if not self._carries(context):
+            return False
+        rel = self._relative(article.save_as)
+        before = self.previous.get(rel)
+        if not before or len(before) < 3 or before[2] != article_signature(article) \
+                or not before[0] or not self.check.intact(rel):
+            return False
+        if self._claim(rel, hasattr(article, "override_save_as")):
+            self._carry(rel, before[2])
+        return True
+
     def _write_pages(self, name: str, template: Any, context: Mapping[str, Any],
                      relative_urls: bool, paginated: Mapping[str, Any], per_page: int,
                      override: bool, url: Any, kwargs: Mapping[str, Any]) -> None:
