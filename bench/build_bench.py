@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -37,6 +38,8 @@ from typing import Any
 
 from bench.fetch_bench import Measurement, RunError, fresh_workdir, machine_info, measure
 from bench.sitegen import PROJECT_ROOT, GeneratedSite, SiteSpec, add_update, generate_site
+
+logger = logging.getLogger(__name__)
 
 SITE_URL = "https://example.org"
 PUBLISHCONF = PROJECT_ROOT / "publishconf.py"
@@ -101,6 +104,7 @@ class SizeResult:
     touched_diff: TreeDiff | None = None
     one_new_diff: TreeDiff | None = None
     one_new_not_showing: list[str] = field(default_factory=list)  # changed, without the news
+    one_new_stages: dict[str, float] = field(default_factory=dict)  # where its time went
     full_vs_incremental: TreeDiff | None = None
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -129,6 +133,7 @@ class SizeResult:
             "full_equals_incremental": (None if self.full_vs_incremental is None
                                         else self.full_vs_incremental.total == 0),
             "peak_mb_ours": max(ours) if ours else None,
+            "one_new_stages_s": dict(self.one_new_stages),
         }
 
 
@@ -245,6 +250,18 @@ def ours_command(site: GeneratedSite, output: Path, cache: Path, *,
             "--fatal", "errors", *_json_overrides(overrides)]
 
 
+def build_stages(cache: Path) -> dict[str, float]:
+    """Where the last build into `cache` spent its time (the manifest's stages, as the build's
+    log line gives them), by stage; "N pages rendered" is "pages rendered"."""
+    try:
+        data = json.loads((cache / "incremental.json").read_text(encoding="utf-8"))
+        return {re.sub(r"^\d+ ", "", str(name)): float(spent)
+                for name, spent in data.get("stages") or []}
+    except (OSError, ValueError, TypeError) as exc:
+        logger.warning("%s: no build stages: %s", cache, exc)
+        return {}
+
+
 def reference_command(site: GeneratedSite, output: Path, cache: Path) -> list[str]:
     """Stock Pelican: no settings file (its defaults: default theme, no plugins, feeds on),
     only SITEURL set so its feeds have absolute links like ours."""
@@ -344,6 +361,7 @@ class SizeBench:
         r.touched_diff = compare_trees(before, after)
         update = add_update(site, self.spec)
         self.build("one-new", ours_command(site, out, cache), out)
+        r.one_new_stages = build_stages(cache)
         incremental = hash_tree(out)
         r.one_new_diff = compare_trees(after, incremental)
         r.one_new_not_showing = _not_showing(out, after, incremental,
@@ -526,6 +544,16 @@ def print_report(bench: BuildBench) -> None:
                         {True: "yes", False: "no", None: "–"}[f["full_equals_incremental"]],
                         _num(f["peak_mb_ours"], "", 0))
     console.print(summary)
+    stages = Table(title="one-new publish: seconds per stage (the build's own marks)")
+    stages.add_column("stage")
+    for result in bench.sizes:
+        stages.add_column(f"{result.posts} posts", justify="right")
+    names = list(dict.fromkeys(name for result in bench.sizes for name in result.one_new_stages))
+    for name in names:
+        stages.add_row(name, *(_num(result.one_new_stages.get(name), "", 2)
+                               for result in bench.sizes))
+    if names:
+        console.print(stages)
     for error in bench.errors:
         console.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
 

@@ -116,6 +116,10 @@ class Stages:
         return ", ".join(f"{stage} {spent:.2f}" for stage, spent in self._spent) + \
             f"; total {time.monotonic() - self.started:.2f} s"
 
+    def spent(self) -> list[list[Any]]:
+        """[stage, seconds] so far (kept in the manifest: the bench prints how each grows)."""
+        return [[stage, round(spent, 3)] for stage, spent in self._spent]
+
 
 class Manifest:
     """What the last successful build wrote into one output folder."""
@@ -167,10 +171,10 @@ class Manifest:
 
     def save(self, fingerprint: str, state: str, site_key: str, pages: Mapping[str, list[Any]],
              newest: Mapping[str, list[Any]] | None, *, page_site_key: str = "",
-             today: str = "") -> None:
+             today: str = "", stages: list[list[Any]] | None = None) -> None:
         data = {"version": MANIFEST_VERSION, "output": str(self.output),
                 "fingerprint": fingerprint, "state": state, "site_key": site_key,
-                "page_site_key": page_site_key, "today": today,
+                "page_site_key": page_site_key, "today": today, "stages": stages or [],
                 "pages": dict(pages), "newest": dict(newest) if newest is not None else None}
         write_atomic(self.path, json.dumps(data, separators=(",", ":"), check_circular=False))
 
@@ -358,7 +362,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         cache.mkdir(parents=True, exist_ok=True)
         page_site_key, built_on = writer.carried_from()
         manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts(),
-                      page_site_key=page_site_key, today=built_on)
+                      page_site_key=page_site_key, today=built_on,
+                      stages=self._stages.spent() if hasattr(self, "_stages") else None)
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 
