@@ -17,6 +17,8 @@ them cannot have changed, and carries their entries over as they are:
   post hold the same posts as before. A lost post (its file changed or went) is found by the
   date the article store had for it; a post whose comments alone changed changes only its
   own page of each list.
+- a feed records its list's length too: the same posts, none changed, means the same newest
+  ones.
 
 Anything not known (no record, a list not in date order, a lost post without its date) makes
 the page keyed as before: carrying over saves time, never changes what is written.
@@ -111,10 +113,12 @@ def dirty_pages(items: Sequence[Any], per_page: int, archive_pages: int, old_cou
     same_own, same = unchanged
     changed: list[int] = []  # positions of new posts and posts whose own digest changed
     commented: list[int] = []  # positions of posts whose comments alone changed
-    for position, article in enumerate(items):
-        ident = id(article)
-        if ident not in same:
-            (commented if ident in same_own or ident in in_place else changed).append(position)
+    idents = list(map(id, items))
+    if not same.issuperset(idents):  # else nothing to find (most lists, found at C speed)
+        for position, ident in enumerate(idents):
+            if ident not in same:
+                (commented if ident in same_own or ident in in_place
+                 else changed).append(position)
     count = len(items)
     dirty: set[int | None] = set()
     if new_day:
