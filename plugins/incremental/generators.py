@@ -99,6 +99,9 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # (ARTICLE_PATHS, excludes) → the files the listing gives for them (get_files)
+        self._candidates_made: dict[tuple[tuple[str, ...], tuple[str, ...]],
+                                    list[str] | None] = {}
         settings = self.settings
         keys = settings.get(STORE_KEYS)
         use = (isinstance(keys, tuple) and settings.get("CACHE_CONTENT")
@@ -147,7 +150,7 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         """The listed files under `paths` that Pelican's folder excludes and IGNORE_FILES let
         through, whatever their extension (Pelican asks twice: for its readers' extensions and
         for the disabled ones); None if the listing cannot say. Each folder is judged once."""
-        cache = self.__dict__.setdefault("_candidates_made", {})
+        cache = self._candidates_made
         key = (tuple(paths), tuple(exclude or ()))
         if key in cache:
             return cache[key]  # type: ignore[no-any-return]

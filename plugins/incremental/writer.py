@@ -82,7 +82,7 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         self.log = WriteLog()
         self.deferred: list[tuple[Job, str, str | None, Any]] | None = None
         self._output_root = os.path.abspath(self.output_path)
-        # is each file the last build wrote still as it left it (build.py starts this early)
+        # is each file the last build wrote still as it left it (looked at when asked)
         self.check = check if check is not None else OutputCheck(self.output_path,
                                                                  self.previous)
 
