@@ -253,8 +253,10 @@ def ours_command(site: GeneratedSite, output: Path, cache: Path, *,
 def build_stages(cache: Path) -> dict[str, float]:
     """Where the last build into `cache` spent its time (the manifest's stages, as the build's
     log line gives them), by stage; "N pages rendered" is "pages rendered"."""
+    from plugins.incremental.build import MANIFEST_FILE
+
     try:
-        data = json.loads((cache / "incremental.json").read_text(encoding="utf-8"))
+        data = json.loads((cache / MANIFEST_FILE).read_text(encoding="utf-8"))
         return {re.sub(r"^\d+ ", "", str(name)): float(spent)
                 for name, spent in data.get("stages") or []}
     except (OSError, ValueError, TypeError) as exc:

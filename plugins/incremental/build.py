@@ -363,7 +363,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         page_site_key, built_on = writer.carried_from()
         manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts(),
                       page_site_key=page_site_key, today=built_on,
-                      stages=self._stages.spent() if hasattr(self, "_stages") else None)
+                      stages=self._stages.spent())
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import lt
 from typing import Any
 
-from .keys import OWN_ATTRIBUTE, own_digest
+from .keys import own_digest
 
 LOST_DATES_KEY = "_incremental_lost_dates"  # settings: the article store's lost_dates
 IN_PLACE_KEY = "_incremental_in_place"  # settings: the article store's in_place
@@ -85,14 +85,10 @@ def unchanged_posts(articles: Iterable[Any], previous: Mapping[str, list[Any]],
                 or len(before[2]) != 4 * PART:
             continue
         signature: str = before[2]
-        state = article.__dict__
-        own = state.get(OWN_ATTRIBUTE)
-        if not isinstance(own, str):
-            own = own_digest(article)
-        if own[:PART] != signature[:PART]:
+        if own_digest(article)[:PART] != signature[:PART]:  # kept by the store: no hashing
             continue
         same_own.add(id(article))
-        comments = state.get("comments_digest")
+        comments = article.__dict__.get("comments_digest")
         if isinstance(comments, str) and comments and \
                 _part(comments) == signature[PART:2 * PART]:
             same.add(id(article))

@@ -142,16 +142,24 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
     def _skip(self, rel: str, key: str | None, extra: Any = None) -> bool:
         """True if the last build wrote `key` to `rel` and the file is still as it left it:
         the page is counted as written, not rendered."""
-        if not key:
+        if not key or self.previous.get(rel, [None])[0] != key:
             return False
+        before = self._kept(rel)
+        if before is None:
+            return False
+        self._keep(rel, before, extra)
+        return True
+
+    def _kept(self, rel: str) -> list[Any] | None:
+        """The last build's entry for `rel`, if it keyed the page and the file is still as it
+        left it."""
         before = self.previous.get(rel)
-        if not before or before[0] != key:
-            return False
-        if not self.check.intact(rel):
-            return False
+        return before if before and before[0] and self.check.intact(rel) else None
+
+    def _keep(self, rel: str, before: list[Any], extra: Any = None) -> None:
+        """The page is counted as written, as the last build left it, not rendered."""
         self.log.pages[rel] = before[:2] if extra is None else [*before[:2], extra]
         self.log.skipped += 1
-        return True
 
     # --- carrying over (changes.py) ---------------------------------------------------------
     def _carries(self, context: Mapping[str, Any]) -> bool:
@@ -159,14 +167,16 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         return bool(self.previous and self._previous_site
                     and self.site_key(context) == self._previous_site)
 
-    def _carry(self, rel: str, extra: Any = None) -> bool:
-        """Keep the last build's entry for `rel` (a keyed page, still as it was left)."""
+    def _recorded(self, rel: str, value: Any, context: Mapping[str, Any]) -> list[Any] | None:
+        """The last build's entry for `rel` if pages may be carried over and it recorded
+        `value` beside the page (an article's signature, a list's length): the page need not
+        be keyed. None otherwise."""
+        if value is None or not self._carries(context):
+            return None
         before = self.previous.get(rel)
-        if not before or not before[0] or not self.check.intact(rel):
-            return False
-        self.log.pages[rel] = [*before[:2], extra] if extra is not None else before[:2]
-        self.log.skipped += 1
-        return True
+        if not before or len(before) < 3 or before[2] != value:
+            return None
+        return self._kept(rel)
 
     def _unchanged_posts(self, context: Mapping[str, Any]) -> tuple[set[int], set[int]]:
         if self._unchanged is None:
@@ -242,15 +252,12 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                                       override_output, feed_title)
         rel = self._relative(path)
         count = len(elements)
-        if self._carries(context):
+        before = self._recorded(rel, count, context)
+        if before is not None and self._unchanged_posts(context)[1].issuperset(map(id, elements)):
             # the same posts as last time, none changed: the same newest ones (changes.py)
-            before = self.previous.get(rel)
-            if before and len(before) > 2 and before[2] == count \
-                    and self._unchanged_posts(context)[1].issuperset(map(id, elements)) \
-                    and self.check.intact(rel) and before[0]:
-                if self._claim(rel, override_output):
-                    self._carry(rel, count)
-                return None
+            if self._claim(rel, override_output):
+                self._keep(rel, before, count)
+            return None
         site = self.site_key(context)
         shown = list(elements[: self.settings["FEED_MAX_ITEMS"]])
         key = (_hash(site, "feed", str(path), str(url), feed_type, str(feed_title),
@@ -285,11 +292,10 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         if not self._claim(rel, override_output):
             return
         signature = article_signature(article)
-        if signature is not None and self._carries(context):
-            before = self.previous.get(rel)
-            if before and len(before) > 2 and before[2] == signature \
-                    and self._carry(rel, signature):
-                return
+        before = self._recorded(rel, signature, context)
+        if before is not None:
+            self._keep(rel, before, signature)
+            return
         key = self._article_key(name, template, context, relative_urls, article)
         if not self._skip(rel, key, signature):
             self._queue(name, rel, template, context, relative_urls, kwargs, key, signature)
@@ -302,12 +308,11 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         if not self._carries(context):
             return False
         rel = self._relative(article.save_as)
-        before = self.previous.get(rel)
-        if not before or len(before) < 3 or before[2] != article_signature(article) \
-                or not before[0] or not self.check.intact(rel):
+        before = self._recorded(rel, article_signature(article), context)
+        if before is None:
             return False
         if self._claim(rel, hasattr(article, "override_save_as")):
-            self._carry(rel, before[2])
+            self._keep(rel, before, before[2])
         return True
 
     def _write_pages(self, name: str, template: Any, context: Mapping[str, Any],
@@ -333,7 +338,9 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             if not self._claim(rel, override):
                 continue
             extra = count if blank.is_front else None
-            if dirty is not None and blank.number not in dirty and self._carry(rel, extra):
+            before = self._kept(rel) if dirty is not None and blank.number not in dirty else None
+            if before is not None:
+                self._keep(rel, before, extra)
                 continue
             # The key needs only the page's own posts: a page left as it was costs no more.
             main = StablePage(paginator, blank.number,
