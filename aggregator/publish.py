@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from aggregator.errors import AggregatorError
 from aggregator.linkcheck import BrokenLinksError, check_links, feed_text_urls, format_links
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 LOCK_NAME = "publish.lock"
 LOG_NAME = "publish.log"
+HOLDER_WAIT = 2.0  # seconds: how long an empty lock file is read again (see _holder)
 
 
 class LockedError(AggregatorError):
@@ -54,8 +56,7 @@ def run_lock(path: Path, *, wait: float = 0.0,
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown process"
+                holder = _holder(handle)
                 if time.monotonic() >= deadline:
                     waited = f" after waiting {wait:.0f} s" if wait else ""
                     raise LockedError(f"another publish is running ({holder}){waited}; lock "
@@ -73,6 +74,19 @@ def run_lock(path: Path, *, wait: float = 0.0,
         yield
     finally:
         handle.close()  # closing releases the lock
+
+
+def _holder(handle: IO[str]) -> str:
+    """Who holds the lock, as its line in the lock file says. The holder writes that line
+    just after taking the lock: an empty file is read again for up to HOLDER_WAIT seconds
+    before the holder is called unknown."""
+    deadline = time.monotonic() + HOLDER_WAIT
+    while True:
+        handle.seek(0)
+        holder = handle.read().strip()
+        if holder or time.monotonic() >= deadline:
+            return holder or "unknown process"
+        time.sleep(0.02)
 
 
 class RunLog:

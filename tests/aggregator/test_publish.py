@@ -203,3 +203,29 @@ def test_run_lock_waits_for_the_holder_to_finish(tmp_path: Path) -> None:
     assert told and "waiting up to 1 s" in told[0] and f"pid {os.getpid()}" in told[0]
     with run_lock(lock, wait=0.0):  # free again once the holder is done
         assert f"pid {os.getpid()}" in lock.read_text()
+
+
+def test_a_lock_taken_a_moment_ago_is_reported_by_its_holder(tmp_path: Path) -> None:
+    """The holder writes its line just after taking the lock: a run that finds the lock in
+    between names the holder, not an "unknown process"."""
+    import fcntl
+    import threading
+
+    path = tmp_path / "var" / "publish.lock"
+    path.parent.mkdir()
+    with path.open("a+") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # taken, its line not yet written
+
+        def write_line() -> None:
+            time.sleep(0.3)
+            holder.write("pid 4242 since 2026-11-27 12:00:00\n")
+            holder.flush()
+
+        writer = threading.Thread(target=write_line)
+        writer.start()
+        try:
+            with pytest.raises(LockedError, match=r"another publish is running \(pid 4242 "):
+                with run_lock(path):
+                    pass
+        finally:
+            writer.join(timeout=5)
