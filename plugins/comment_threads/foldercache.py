@@ -23,6 +23,7 @@ import os
 import pickle
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ class FolderCache:
     """Post slug → (listing, the comments read from it as field tuples)."""
 
     def __init__(self, path: Path | None, signature: str, node_type: type, *,
-                 load: bool) -> None:
+                 load: bool, read_only: bool = False) -> None:
         self.path = path
         self.signature = signature
         self.node_type = node_type
@@ -123,7 +124,11 @@ class FolderCache:
         self.new: dict[str, tuple[Listing, list[Row]]] = {}  # put in this build
         self._reader: _Reader | None = None
         self._db: sqlite3.Connection | None = None
-        if path is not None:
+        if path is not None and read_only:
+            # only what is kept, if it was kept for these settings (ahead of a publish, in
+            # another process: it must not change the file the build uses)
+            self.entries = self._kept_entries(path) if load else {}
+        elif path is not None:
             try:
                 self._db = self._open(path, load=load)
             except (sqlite3.Error, OSError) as exc:
@@ -141,6 +146,20 @@ class FolderCache:
     def fresh(self) -> set[str]:
         """Folders put in this build: no need to list them again."""
         return set(self.new)
+
+    def _kept_entries(self, path: Path) -> dict[str, tuple[str, int]]:
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
+                meta = dict(db.execute("SELECT name, value FROM meta"))
+                wanted = {"version": CACHE_VERSION, "signature": self.signature,
+                          "fields": ",".join(self.names)}
+                if any(meta.get(k) != v for k, v in wanted.items()):
+                    return {}
+                return {slug: (listing, count) for slug, listing, count
+                        in db.execute("SELECT slug, listing, count FROM folders")}
+        except sqlite3.Error as exc:
+            logger.debug("%s: comment folder cache not read: %s", path, exc)
+            return {}
 
     def _open(self, path: Path, *, load: bool) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,8 +191,14 @@ class FolderCache:
             listing, rows = self.new[slug]
             return Kept(len(rows), rows=rows) if listing == key else None
         entry = self.entries.get(slug)
-        if entry is None or entry[0] != (repr(key) if text is None else text) \
-                or self._reader is None:
+        if entry is None or entry[0] != (repr(key) if text is None else text):
+            return None
+        return self.kept(slug)
+
+    def kept(self, slug: str) -> Kept | None:
+        """A folder known to be as this cache kept it (its listing compared already)."""
+        entry = self.entries.get(slug)
+        if entry is None or self._reader is None:
             return None
         self.used.add(slug)
         reader = self._reader

@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,19 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from aggregator.atomic import write_atomic
 from aggregator.errors import WriteError
 
+from .ahead import WALK_APART, Ahead
 from .changes import IN_PLACE_KEY, LOST_DATES_KEY
 from .generators import STORE_KEYS, NetworkArticlesGenerator, NetworkPagesGenerator
 from .keys import _hash, settings_digest, tree_digest
 from .listing import LISTING_KEY, ContentListing
 from .outputs import OutputCheck
-from .preread import BUILD_PREREAD, MIN_FILES_PER_PROCESS, PREREAD_KEY, preread
+from .preread import (
+    BUILD_PREREAD,
+    BUILD_PUBLISH,
+    MIN_FILES_PER_PROCESS,
+    PREREAD_KEY,
+    preread,
+)
 from .render import MIN_PAGES_PER_PROCESS, Background, in_processes
 from .store import ArticleStore
 from .writer import IncrementalWriter
@@ -47,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "incremental.json"
 TEMPLATE_CACHE = "templates"  # folder in CACHE_PATH: Jinja's compiled templates
-MANIFEST_VERSION = 3
+MANIFEST_VERSION = 4
 # Settings key for a build in which only the aggregator's state changed: member id → [the ISO
 # date of their newest post, their number of posts] as the last build saw them (plugins/health
 # reads it: its page shows both).
@@ -133,6 +141,7 @@ class Manifest:
         self.site_key = ""
         self.page_site_key = ""  # the writer's site key (with the registry and avatars)
         self.today = ""  # the build's date
+        self.apart = ""  # the digest of the content folder walked apart (ahead.py)
         self.pages: dict[str, list[Any]] = {}
 
     @classmethod
@@ -156,6 +165,7 @@ class Manifest:
             manifest.site_key = str(data.get("site_key") or "")
             manifest.page_site_key = str(data.get("page_site_key") or "")
             manifest.today = str(data.get("today") or "")
+            manifest.apart = str(data.get("apart") or "")
             manifest.pages = {k: v for k, v in data["pages"].items()
                               if isinstance(k, str) and isinstance(v, list) and len(v) in (2, 3)}
         return manifest
@@ -171,10 +181,11 @@ class Manifest:
 
     def save(self, fingerprint: str, state: str, site_key: str, pages: Mapping[str, list[Any]],
              newest: Mapping[str, list[Any]] | None, *, page_site_key: str = "",
-             today: str = "", stages: list[list[Any]] | None = None) -> None:
+             today: str = "", stages: list[list[Any]] | None = None, apart: str = "") -> None:
         data = {"version": MANIFEST_VERSION, "output": str(self.output),
                 "fingerprint": fingerprint, "state": state, "site_key": site_key,
                 "page_site_key": page_site_key, "today": today, "stages": stages or [],
+                "apart": apart,
                 "pages": dict(pages), "newest": dict(newest) if newest is not None else None}
         write_atomic(self.path, json.dumps(data, separators=(",", ":"), check_circular=False))
 
@@ -252,11 +263,22 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         check = OutputCheck(output, manifest.pages)  # is what it wrote still there
         base_key = _hash(settings_digest(self.settings), _versions(),
                          tree_digest(code_folders(self.settings)))
-        listing = ContentListing.scan(self.path)
-        fingerprint, state = self._fingerprint(base_key, listing), self._state_stamp()
+        processes, min_items = self._processes()
+        apart = str(self.settings.get(WALK_APART, "comments") or "")
+        self._ahead: Ahead | None = None
+        if manifest.pages and manifest.site_key == base_key and processes > 1 and apart:
+            # a publish: the other core walks `apart` and does what it can ahead (ahead.py)
+            self._ahead = self._start_ahead(apart, check, processes, min_items)
+        listing = ContentListing.scan(self.path, apart=apart if self._ahead else None)
+        if self._ahead is not None:
+            listing.expect(self._ahead.part)
+        fingerprint, state = self._fingerprint(base_key, listing, apart), self._state_stamp()
         stages.mark("walk")
         if (manifest.fingerprint == fingerprint and manifest.site_key == base_key
+                and manifest.apart == (listing.part_digest(apart) if apart else "")
                 and check.all_intact()):
+            if self._ahead is not None:
+                self._ahead.close(stop=True)  # its work is not needed
             if manifest.state == state:
                 logger.info("Nothing changed since the last build: %s is up to date (%d "
                             "files checked in %.2f s)", output, len(manifest.pages),
@@ -266,7 +288,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 manifest.forget()
                 pages = self._render_state_pages(manifest, base_key, check)
                 manifest.save(fingerprint, state, base_key, pages, manifest.newest,
-                              page_site_key=manifest.page_site_key, today=manifest.today)
+                              page_site_key=manifest.page_site_key, today=manifest.today,
+                              apart=manifest.apart)
                 logger.info("Only the aggregator's state changed: %d pages rendered from it "
                             "in %.2f s", self._writer.log.rendered,
                             time.monotonic() - started)
@@ -275,6 +298,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         self.settings[LISTING_KEY] = listing  # one walk of the content folder for all
         self._background: list[Background] = []
         previous = manifest.pages if manifest.site_key == base_key else {}
+        self._apart = (apart, listing)  # the manifest keeps the digest of `apart`
         if not previous:
             # A build from scratch, or settings, theme or code changed (or the last build
             # failed): caches made by other code or settings are not trusted.
@@ -282,7 +306,6 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             if forgotten:
                 logger.info("Full build: %d cache files of an earlier build removed from %s",
                             forgotten, cache)
-            processes, min_items = self._processes()
             self.settings[PREREAD_KEY] = preread(self.settings, processes,
                                                  min_files=min_items or MIN_FILES_PER_PROCESS)
             blinker.signal(BUILD_PREREAD).send(self, settings=self.settings,
@@ -320,6 +343,17 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         stages.mark("saved")
         logger.info("Build stages (s): %s", stages.report())
 
+    def _start_ahead(self, apart: str, check: OutputCheck, processes: int,
+                     min_items: int) -> Ahead:
+        """The other core's work in a publish: the walk of `apart`, the output check, and what
+        plugins hand over on BUILD_PUBLISH (each may wait for the walk's listing)."""
+        ahead = Ahead(self.path, apart, self.settings)
+        check.in_background(partial(ahead.add, listing=False))
+        blinker.signal(BUILD_PUBLISH).send(self, settings=self.settings, processes=processes,
+                                           min_items=min_items, run_in_background=ahead.add)
+        ahead.start()
+        return ahead
+
     def _stage_receiver(self, stage: str) -> Callable[..., None]:
         def receiver(sender: Any, *args: Any, **kwargs: Any) -> None:
             senders = sender if isinstance(sender, list) else [sender]  # all generators
@@ -348,6 +382,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             self.settings.pop(IN_PLACE_KEY, None)
             for job in self._background:
                 job.close()
+            if self._ahead is not None:
+                self._ahead.close(stop=True)  # what nobody asked for is not waited for
             stores = [g for g in getattr(self, "_generators", [])
                       if isinstance(getattr(g, "store", None), ArticleStore)]
             for generator in stores:  # after a failure: closed, not updated
@@ -361,9 +397,11 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)
         page_site_key, built_on = writer.carried_from()
+        apart, listing = self._apart
         manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts(),
                       page_site_key=page_site_key, today=built_on,
-                      stages=self._stages.spent())
+                      stages=self._stages.spent(),
+                      apart=listing.part_digest(apart) if apart else "")
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 
@@ -386,12 +424,13 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
     def _registry_stamp(self) -> str:
         return _file_stamp(_project_path(self.settings, "MEMBERS_FILE", "members.yaml"))
 
-    def _fingerprint(self, base_key: str, listing: ContentListing) -> str:
-        """Everything a build reads but the aggregator's state: if it is the same, so is
-        every page but those made from the state."""
+    def _fingerprint(self, base_key: str, listing: ContentListing, apart: str) -> str:
+        """Everything a build reads but the aggregator's state and the folder `apart` (whose
+        digest the manifest keeps beside it, made by the other process in a publish): if they
+        are the same, so is every page but those made from the state."""
         settings = self.settings
         return _hash(base_key, str(Path(self.output_path).resolve()), today(settings),
-                     listing.digest(), self._registry_stamp(),
+                     listing.digest(leave_out=apart or None), self._registry_stamp(),
                      _file_stamp(_project_path(settings, "TAKEDOWNS_FILE", "takedowns.yaml")))
 
     def _state_stamp(self) -> str:

@@ -34,6 +34,12 @@ MIN_FILES_PER_PROCESS = 100
 # waits for it: the other core is idle while Pelican makes the articles on this one). A
 # plugin connects by name and needs no import from here.
 BUILD_PREREAD = "build_preread"
+# The blinker signal a publish (a build that keeps the last build's pages) sends once the
+# content folder is walked, before Pelican starts: receivers get `settings` (the walk's
+# listing included), `processes` and `run_in_background`, to work out on the other core what
+# they would otherwise do on this one after the posts are read (plugins/comment_threads:
+# which comment folders are as its cache kept them).
+BUILD_PUBLISH = "build_publish"
 PREREAD_KEY = "_incremental_preread"  # settings: the posts read, for the generator to take
 
 

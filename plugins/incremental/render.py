@@ -14,6 +14,7 @@ import logging
 import os
 import pickle
 import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -162,6 +163,86 @@ class Background:
                 self.result()
             except RenderError as exc:
                 logger.debug("background work not used: %s", exc)
+
+
+class Staged:
+    """Steps run one after the other in one forked process, each step's result collected as
+    soon as that step is done (`result(i)`), while the later ones go on: a publish's walk of
+    the comments, then the plugins' work that needs it. The child reports each finished step
+    with one byte on a pipe; a failure sends its traceback instead and ends it."""
+
+    def __init__(self, steps: Sequence[Callable[[], Any]]) -> None:
+        self._folder = tempfile.mkdtemp(prefix="build-staged-")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            os.close(read_end)
+            gc.freeze()
+            status = 0
+            try:
+                for index, step in enumerate(steps):
+                    with open(self._path(index), "wb") as handle:
+                        pickle.dump(step(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    os.write(write_end, b"+")
+            except BaseException:  # noqa: BLE001 - everything goes back to the parent
+                status = 1
+                os.write(write_end, b"!" + traceback.format_exc().encode()[-ERROR_BYTES:])
+            finally:
+                os.close(write_end)
+                os._exit(status)
+        os.close(write_end)
+        self._pid, self._pipe = pid, read_end
+        self._done = 0  # steps the child said are done
+        self._error = b""
+        self._ended = False  # the pipe is closed: the child is gone
+        self._waited = False
+
+    def _path(self, index: int) -> str:
+        return os.path.join(self._folder, f"{index}.pickle")
+
+    def result(self, index: int) -> Any:
+        """Step `index`'s result (waiting for it); RenderError if it failed or never ran."""
+        while self._done <= index and not self._ended:
+            self._read()
+        if index < self._done:
+            try:
+                return _result(self._path(index))
+            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                raise RenderError(f"a background build step's result is unreadable: "
+                                  f"{exc}") from exc
+        self.close()
+        raise RenderError("a background build process failed: " + (
+            self._error[1:].decode("utf-8", "replace").strip() or "it ended early"))
+
+    def _read(self) -> None:
+        data = os.read(self._pipe, ERROR_BYTES)
+        if not data:
+            self._ended = True
+        elif self._error:
+            self._error = (self._error + data)[:ERROR_BYTES]
+        else:
+            done, failed, error = data.partition(b"!")
+            self._done += done.count(b"+")
+            self._error = failed + error
+
+    def close(self, *, stop: bool = False) -> None:
+        """Wait for the process (`stop`: end it first, its remaining steps unwanted) and
+        remove its files."""
+        if self._waited:
+            return
+        self._waited = True
+        if stop:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        while not self._ended:
+            self._read()
+        os.close(self._pipe)
+        os.waitpid(self._pid, 0)
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def _fork(work: Callable[[], Any], result_path: str) -> tuple[int, int]:

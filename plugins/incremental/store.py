@@ -358,7 +358,7 @@ class ArticleStore:
 
     def _stamp(self, name: str, path: str) -> Stamp | None:
         if self.listing is not None:
-            found = self.listing.file(name) if not self.listing.has_links else None
+            found = self.listing.file(name) if self.listing.vouches_for(name) else None
             if found is not None and os.sep == "/":
                 return found  # `name` is the generator's path under the listed folder
             listed = self.listing.stamp(path)

@@ -312,6 +312,64 @@ def test_unchanged_folders_are_not_read_again(tmp_path: Path,
     assert other.folder_cache.entries == {}  # other settings: nothing reused
 
 
+def test_unchanged_folders_found_ahead_are_what_threading_each_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`unchanged_folders` (run in another process before a publish) gives, for each folder
+    as the cache kept it, the digest and count `thread_and_digest` would; a changed folder is
+    left out and read as before."""
+    for post, count in (("kept", 2), ("changed", 1), ("empty-of-cache", 1)):
+        folder = tmp_path / "comments" / post
+        folder.mkdir(parents=True)
+        for n in range(count):
+            (folder / f"{n}.md").write_text(f"Author: A\nDate: 2026-03-01 09:0{n}:00+00:00\n"
+                                            f"Slug: c{n}\n\nComment {n}.\n", encoding="utf-8")
+    settings = {"PATH": str(tmp_path), "MARKDOWN": {}, "CACHE_CONTENT": True,
+                "LOAD_CONTENT_CACHE": True, "CACHE_PATH": str(tmp_path / "cache")}
+    first = CommentThreads(settings)
+    digests = {post: first.thread_and_digest(post)[1] for post in ("kept", "changed")}
+    first.folder_cache.save()
+    (tmp_path / "comments" / "changed" / "9.md").write_text(
+        "Author: B\nDate: 2026-03-02 09:00:00+00:00\nSlug: c9\n\nLate.\n", encoding="utf-8")
+
+    ahead = CommentThreads(settings).unchanged_folders()
+    assert ahead == {"kept": (digests["kept"], 2)}
+    reads: list[str] = []
+    original = CommentThreads.read
+    monkeypatch.setattr(CommentThreads, "read",
+                        lambda self, path: reads.append(path.parent.name) or original(self, path))
+    second = CommentThreads(settings)
+    second.take_unchanged(ahead)
+    thread, digest = second.thread_and_digest("kept")
+    assert (digest, thread.count, [n.slug for n in thread]) == (digests["kept"], 2, ["c0", "c1"])
+    changed, changed_digest = second.thread_and_digest("changed")
+    assert changed.count == 2 and changed_digest != digests["changed"]
+    assert sorted(set(reads)) == ["changed"]  # the kept folder came from the cache
+
+
+def test_the_folder_cache_outlives_pelicans_reader_adding_to_the_markdown_settings(
+        tmp_path: Path) -> None:
+    """Pelican's Markdown reader adds the configured extensions to MARKDOWN["extensions"]
+    when it is made: a CommentThreads made before it (ahead of a publish) and one made after
+    must agree on the cache's signature, or the earlier wipes the cache every publish."""
+    import copy
+
+    from pelican.readers import MarkdownReader
+
+    import pelicanconf
+
+    markdown_settings = copy.deepcopy(pelicanconf.MARKDOWN)
+    markdown_settings.pop("extensions", None)  # as in pelicanconf.py, before any reader
+    settings = read_settings(override={
+        "PATH": str(tmp_path), "MARKDOWN": markdown_settings,
+        "CACHE_CONTENT": True, "LOAD_CONTENT_CACHE": True,
+        "CACHE_PATH": str(tmp_path / "cache")})
+    before = CommentThreads(settings).folder_cache.signature
+    extensions = list(settings["MARKDOWN"].get("extensions") or [])
+    MarkdownReader(settings)
+    assert settings["MARKDOWN"]["extensions"] != extensions  # the reader did add to it
+    assert CommentThreads(settings).folder_cache.signature == before
+
+
 class _Article:
     def __init__(self, slug: str, metadata: dict[str, str]) -> None:
         self.slug = slug

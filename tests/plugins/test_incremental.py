@@ -444,6 +444,93 @@ def test_a_deleted_or_edited_output_page_is_written_again(network: Network,
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
 
 
+def test_a_publish_checks_pages_and_compares_comment_folders_on_the_other_core(
+        network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two processes, a publish checks the output folder and compares the comment
+    folders with their cache in forked processes while it reads the posts: a deleted or
+    defaced page is still written again, only the changed folder is read, and the site is
+    what a full build writes."""
+    plugin = sys.modules["comment_threads"]  # as Pelican loaded it from PLUGIN_PATHS
+    compared: list[str] = []  # folders compared here, not ahead
+    rows_of = plugin.FolderCache.rows_of
+    monkeypatch.setattr(plugin.FolderCache, "rows_of", lambda self, slug, *a: (
+        compared.append(slug), rows_of(self, slug, *a))[1])
+    read: list[str] = []
+    read_folder = plugin.CommentThreads.read_folder
+    monkeypatch.setattr(plugin.CommentThreads, "read_folder", lambda self, folder, key: (
+        read.append(Path(folder).name), read_folder(self, folder, key))[1])
+    pages = sorted(network.output.glob("*/*/*/index.html"))
+    pages[2].unlink()
+    pages[3].write_text("defaced", encoding="utf-8")
+    update = add_update(network.site, SPEC, comments=2)
+    network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
+    assert read == [update.commented_post_slug]
+    assert compared == [update.commented_post_slug]  # every other one was compared ahead
+    assert pages[2].is_file() and pages[3].read_text(encoding="utf-8") != "defaced"
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_a_publish_whose_other_process_fails_still_builds_the_site(
+        network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """If the publish's other process (ahead.py) fails, this one walks the comments, compares
+    their folders and checks the output itself, says so, and writes the same site."""
+    parent = os.getpid()
+    walk_part = ContentListing.walk_part.__func__  # type: ignore[attr-defined]
+
+    def fails_over_there(cls: Any, folder: Any, top: str) -> Any:
+        if os.getpid() != parent:
+            raise OSError("disk on fire")
+        return walk_part(cls, folder, top)
+
+    monkeypatch.setattr(ContentListing, "walk_part", classmethod(fails_over_there))
+    add_update(network.site, SPEC, comments=2)
+    pages = sorted(network.output.glob("*/*/*/index.html"))
+    pages[1].unlink()
+    with caplog.at_level(logging.WARNING):
+        network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
+    assert "not walked in another process, walked now" in caplog.text
+    assert "comment folders not compared ahead, compared now" in caplog.text
+    assert "output check in another process failed, done here" in caplog.text
+    assert "disk on fire" in caplog.text
+    assert pages[1].is_file()
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_an_output_check_in_another_process_finds_what_a_check_here_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins.incremental.outputs import OutputCheck
+    from plugins.incremental.render import Background
+
+    (tmp_path / "sub").mkdir()
+    for name in ("same.html", "edited.html", "gone.html", "sub/same.html"):
+        (tmp_path / name).write_text("abc", encoding="utf-8")
+    pages = {name: ["key", 3] for name in ("same.html", "edited.html", "gone.html",
+                                           "sub/same.html", "never.html")}
+    (tmp_path / "edited.html").write_text("abcd", encoding="utf-8")
+    (tmp_path / "gone.html").unlink()
+    here = {name: OutputCheck(tmp_path, pages).intact(name) for name in [*pages, "other"]}
+    assert here == {"same.html": True, "edited.html": False, "gone.html": False,
+                    "sub/same.html": True, "never.html": False, "other": False}
+
+    ahead = OutputCheck(tmp_path, pages)
+    ahead.in_background(Background)
+    stats: list[str] = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: (stats.append(str(path)),
+                                                            real_stat(path, *a, **k))[1])
+    assert {name: ahead.intact(name) for name in [*pages, "other"]} == here
+    assert not [p for p in stats if p.startswith(str(tmp_path))]  # all looked at over there
+
+    class Failed:
+        def result(self) -> Any:
+            raise RuntimeError("the process died")
+
+    fallback = OutputCheck(tmp_path, pages)
+    fallback.in_background(lambda work: Failed())
+    assert {name: fallback.intact(name) for name in [*pages, "other"]} == here
+
+
 def test_the_sitemap_lists_every_page_the_build_wrote(network: Network) -> None:
     """From the writer's record of an incremental build: the same list a walk of the output
     folder gives."""

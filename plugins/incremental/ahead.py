@@ -1,0 +1,86 @@
+"""The other core's share of a publish, while this one reads the posts.
+
+A publish is one process doing Python work from start to end: walk the content folder, read
+the posts, group them, key or carry the pages. Much of it does not need the posts, so at its
+start a publish forks one process (`Ahead`) that works through, in order:
+
+1. the walk of one top-level folder (INCREMENTAL_WALK_APART, the comments: three files in
+   four of a network's content), handed to this process's listing when something asks for a
+   file there (listing.py `expect`); this process walks the rest meanwhile;
+2. the work plugins hand over on the BUILD_PUBLISH signal (plugins/comment_threads: compare
+   every comment folder with its cache), run with the settings as they were then and a
+   listing of that folder;
+3. the check of the output folder (outputs.py).
+
+Each result is collected when it is needed, and waited for only then. If the process fails,
+its users do the work themselves (each says so in the log): the output is the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .listing import LISTING_KEY, ContentListing, Part
+from .render import Staged
+
+WALK_APART = "INCREMENTAL_WALK_APART"  # setting: the top-level folder walked by Ahead
+
+
+class Step:
+    """One step of the work ahead: `result()` waits for it (RenderError if it failed)."""
+
+    def __init__(self, ahead: Ahead, index: int) -> None:
+        self._ahead = ahead
+        self._index = index
+
+    def result(self) -> Any:
+        return self._ahead.result(self._index)
+
+
+class Ahead:
+    """The forked process and its steps. Steps are added (`add`) before `start`."""
+
+    def __init__(self, root: Path | str, apart: str, settings: MutableMapping[str, Any]) -> None:
+        self.root = str(root)
+        self.apart = apart
+        self._settings = settings
+        self._steps: list[Callable[[], Any]] = [self._walk]
+        self._part: Part | None = None  # in the child: what its walk found
+        self._staged: Staged | None = None
+
+    def add(self, work: Callable[[], Any], *, listing: bool = True) -> Step:
+        """Run `work` in the process, after the walk (with a listing of the folder walked in
+        the settings, under LISTING_KEY, if `listing`)."""
+        if self._staged is not None:
+            raise RuntimeError("work added after the process started")
+        self._steps.append(partial(self._with_listing, work) if listing else work)
+        return Step(self, len(self._steps) - 1)
+
+    def start(self) -> None:
+        self._staged = Staged(self._steps)
+
+    def part(self) -> Part:
+        """The walk's result (waits for it): for `ContentListing.expect`."""
+        return self.result(0)  # type: ignore[no-any-return]
+
+    def result(self, index: int) -> Any:
+        if self._staged is None:
+            raise RuntimeError("the process was not started")
+        return self._staged.result(index)
+
+    def close(self, *, stop: bool = False) -> None:
+        if self._staged is not None:
+            self._staged.close(stop=stop)
+
+    # --- in the child ------------------------------------------------------------------------
+    def _walk(self) -> Part:
+        self._part = ContentListing.walk_part(self.root, self.apart)
+        return self._part
+
+    def _with_listing(self, work: Callable[[], Any]) -> Any:
+        assert self._part is not None
+        self._settings[LISTING_KEY] = ContentListing.of_part(self.root, self.apart, self._part)
+        return work()

@@ -1,0 +1,113 @@
+"""The other core's share of a publish (plugins/incremental/ahead.py): the content folder
+walked in two processes lists what one walk lists, steps in the forked process are collected
+as each is done, and a failure there costs time, not the build."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from plugins.incremental.listing import ContentListing
+from plugins.incremental.render import RenderError, Staged
+
+
+def _content(root: Path) -> Path:
+    for rel in ("posts/ann/2026/one.md", "posts/bob/2025/two.md", "comments/one/1.md",
+                "comments/one/2.md", "comments/two/1.md", "pages/about.md", "notes.txt"):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rel, encoding="utf-8")
+    return root
+
+
+def test_a_walk_shared_with_another_process_lists_what_one_walk_lists(tmp_path: Path) -> None:
+    root = _content(tmp_path / "content")
+    whole = ContentListing.scan(root)
+    asked: list[str] = []
+
+    def part() -> object:
+        asked.append("comments")
+        return ContentListing.walk_part(root, "comments")
+
+    shared = ContentListing.scan(root, apart="comments")
+    shared.expect(part)  # type: ignore[arg-type]
+    assert shared.file("posts/ann/2026/one.md") == whole.file("posts/ann/2026/one.md")
+    assert shared.files_under(["posts"]) is not None
+    assert sorted(shared.files_under(["posts"]) or []) == sorted(whole.files_under(["posts"])
+                                                                  or [])
+    assert shared.digest(leave_out="comments") == whole.digest(leave_out="comments")
+    assert asked == []  # nothing under comments/ was asked for: no waiting for it
+    assert shared.file("comments/one/2.md") == whole.file("comments/one/2.md") is not None
+    assert asked == ["comments"]
+    assert shared.folders == whole.folders
+    assert shared.digest() == whole.digest()
+    assert shared.part_digest("comments") == whole.part_digest("comments")
+    assert shared.digest(leave_out="comments") != shared.digest()
+
+    (root / "comments" / "two" / "2.md").write_text("a new comment", encoding="utf-8")
+    again = ContentListing.scan(root)
+    assert again.part_digest("comments") != whole.part_digest("comments")
+    assert again.digest(leave_out="comments") == whole.digest(leave_out="comments")
+
+
+def test_a_part_not_walked_elsewhere_is_walked_here(tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    root = _content(tmp_path / "content")
+
+    def failed() -> object:
+        raise RenderError("a background build process failed: disk on fire")
+
+    shared = ContentListing.scan(root, apart="comments")
+    shared.expect(failed)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        assert shared.folders == ContentListing.scan(root).folders
+    assert "comments not walked in another process, walked now" in caplog.text
+    assert "disk on fire" in caplog.text
+
+
+def test_a_listing_of_one_folder_vouches_for_nothing_else(tmp_path: Path) -> None:
+    root = _content(tmp_path / "content")
+    only = ContentListing.of_part(root, "comments", ContentListing.walk_part(root, "comments"))
+    assert only.file("comments/two/1.md") is not None
+    assert only.subfolders(root / "comments") is not None
+    assert sorted(only.subfolders(root / "comments") or []) == ["one", "two"]
+    assert only.stamp(root / "posts" / "ann" / "2026" / "one.md") is False  # ask the disk
+    assert only.files_under(["posts"]) is None
+
+
+def test_staged_steps_are_collected_as_each_is_done(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+
+    def waits() -> str:
+        deadline = time.monotonic() + 20
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return "second" if go.exists() else "timed out"
+
+    def fails() -> None:
+        raise ValueError("the third step broke")
+
+    staged = Staged([lambda: ("first", os.getpid()), waits, fails, lambda: "never"])
+    try:
+        first, pid = staged.result(0)  # while the second step still waits
+        assert first == "first" and pid != os.getpid()
+        go.touch()
+        assert staged.result(1) == "second"
+        with pytest.raises(RenderError, match="the third step broke"):
+            staged.result(2)
+        with pytest.raises(RenderError):
+            staged.result(3)
+    finally:
+        staged.close()
+
+
+def test_a_staged_process_no_longer_needed_is_stopped() -> None:
+    staged = Staged([lambda: "walked", lambda: time.sleep(60)])
+    assert staged.result(0) == "walked"
+    started = time.monotonic()
+    staged.close(stop=True)
+    assert time.monotonic() - started < 10
