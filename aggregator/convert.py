@@ -244,7 +244,11 @@ class _Converter(MarkdownConverter):
         # An item of several blocks ends with a blank line, or the next item would be read
         # as part of its last block.
         end = "\n\n" if "\n\n" in text else "\n"
-        return "\n".join([bullet + head, *body]) + end
+        # An item outside a list (the sanitizer keeps a stray <li>) starts a block of its own:
+        # glued to the text before it, its lines would continue that paragraph, and an
+        # indented code block in it would be read as text (raw HTML).
+        opening = "" if parent is not None and parent.name in ("ul", "ol") else "\n\n"
+        return opening + "\n".join([bullet + head, *body]) + end
 
     def convert_blockquote(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         text = (text or "").strip("\n").rstrip()  # keep the indentation of a code block
@@ -332,7 +336,7 @@ def _tidy(markdown: str) -> str:
     return "\n".join(out).strip("\n")
 
 
-_BARE_BULLET_RE = re.compile(r" *(?:-|[0-9]{1,10}\.)")
+_BARE_BULLET_RE = re.compile(r"(?:> ?)* *(?:-|[0-9]{1,10}\.)")  # in a quote too
 _FENCE_RE = re.compile(r"`{3,}")
 
 

@@ -296,6 +296,20 @@ def _html(draw: st.DrawFn, depth: int = 0) -> str:
     return f"<{tag}{attr_text}>{''.join(children)}{close}"
 
 
+@pytest.mark.parametrize("html", [
+    # found by the fuzz test below: a stray <li> glued to the text before it, and an item
+    # starting with code inside a quote, left the code's lines as paragraph text (raw HTML)
+    "text<li><pre><p></p>&lt;script&gt;alert(1)&lt;/script&gt;</pre></li>",
+    "<blockquote>q<li><pre>&lt;script&gt;alert(1)&lt;/script&gt;</pre></li></blockquote>",
+    "<blockquote><blockquote>q<ol><li><pre>&lt;script&gt;</pre></li></ol></blockquote>"
+    "</blockquote>",
+])
+def test_code_in_a_stray_or_quoted_list_item_stays_code(html: str) -> None:
+    rendered = pipeline(html)
+    assert unsafe_parts(rendered) == []
+    assert "<pre><code>&lt;script&gt;" in rendered
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_html(), min_size=1, max_size=4).map("".join))
 def test_arbitrary_html_never_renders_unsafe(html: str) -> None:
