@@ -14,13 +14,16 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aggregator.errors import FeedError
-from aggregator.fetch import Fetcher
 from aggregator.models import Member
 
 from .images import AvatarError, square_pictures
 from .store import AvatarStore, CachedAvatar
+
+if TYPE_CHECKING:
+    from aggregator.fetch import Fetcher
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +44,26 @@ class FetchOptions:
     concurrency: int = 8
 
 
-async def _refresh_one(fetcher: Fetcher, member: Member, url: str, store: AvatarStore,
-                       options: FetchOptions, now: float) -> bool:
-    """Bring one member's cached picture up to date; True when a picture is available."""
+def _known(member: Member, url: str, store: AvatarStore, options: FetchOptions,
+           now: float) -> bool | None:
+    """Without asking the network: True if a picture checked lately is on disk, False if the
+    picture was refused lately; None if it must be fetched (again)."""
     known = store.entries.get(url)
     fresh = known is not None and now - known.checked < options.refresh_seconds
     if fresh and known is not None and known.error:
         logger.warning("avatars: member %s, avatar %s: %s (found by an earlier build); "
                        "showing initials", member.id, url, known.error)
         return False
-    cached = store.usable(url)
-    if fresh and cached is not None:
+    if fresh and store.usable(url) is not None:
         return True
+    return None
+
+
+async def _refresh_one(fetcher: Fetcher, member: Member, url: str, store: AvatarStore,
+                       options: FetchOptions, now: float) -> bool:
+    """Bring one member's cached picture up to date (`_known` said it must be fetched); True
+    when a picture is available."""
+    cached = store.usable(url)
     try:
         result = await fetcher.get(url, etag=cached.etag if cached else None,
                                    last_modified=cached.last_modified if cached else None,
@@ -86,10 +97,19 @@ async def refresh_all(members: Sequence[Member], store: AvatarStore,
     if not wanted:
         return set()
     now = time.time()
+    known = [(m, url, _known(m, url, store, options, now)) for m, url in wanted]
+    shown = {m.id for m, _url, ok in known if ok}
+    stale = [(m, url) for m, url, ok in known if ok is None]
+    if not stale:
+        return shown
+    # imported here: the HTTP client costs a seventh of a second to import, and most builds
+    # (pictures checked within AVATARS_REFRESH_SECONDS) fetch nothing
+    from aggregator.fetch import Fetcher
+
     async with Fetcher(user_agent=options.user_agent, allow_private=options.allow_private,
                        concurrency=options.concurrency, per_host=2, timeout=options.timeout,
                        max_bytes=options.max_bytes,
                        max_redirects=options.max_redirects) as fetcher:
         done = await asyncio.gather(*(_refresh_one(fetcher, m, url, store, options, now)
-                                      for m, url in wanted))
-    return {m.id for (m, _), ok in zip(wanted, done, strict=True) if ok}
+                                      for m, url in stale))
+    return shown | {m.id for (m, _), ok in zip(stale, done, strict=True) if ok}

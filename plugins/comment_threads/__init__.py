@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 # What `CommentThreads.preread` returns: (post slug, listing, rows) of each usable folder, the
 # bodies Markdown rendered, and each of those threads' HTML by post slug.
 Preread = tuple[list[tuple[str, Listing, list[Row]]], dict[str, str], dict[str, str]]
+# What `unchanged_folders_ahead` returns: post slug → (digest, count) of each folder as the
+# cache kept it, and the slugs of every folder.
+Ahead = tuple[dict[str, tuple[str | None, int]], list[str]]
 
 COMMENTS_DIR = "comments"
 CACHE_FILE = "comment_threads.json"
@@ -257,8 +260,10 @@ class CommentThreads:
         self._listed: dict[str, Any] = {}  # folder path → its files, from the listing
         self._quiet = False
         self._html: dict[str, str] = {}  # post slug → its thread's HTML, made by preread
-        # post slug → (digest, count) of folders found unchanged in another process
+        # post slug → (digest, count) of folders found unchanged in another process, and
+        # the slugs of every folder, listed there (None: folders() lists them here)
         self._unchanged: dict[str, tuple[str | None, int]] = {}
+        self._slugs: frozenset[str] | None = None
         self._websites: dict[str, str | None] = {}  # commenters come back: each URL checked once
         cache_path = None
         if settings.get("CACHE_CONTENT") and settings.get("CACHE_PATH"):
@@ -391,17 +396,23 @@ class CommentThreads:
         modification times; None when they were not stamped): a page showing the thread is
         unchanged while the digest and the code are. A folder kept from the last build (or
         pre-read in this one) is threaded only when a page asks."""
-        folder = self.folders().get(post_slug)
-        if folder is None:
-            return Thread.of([], 0), "none"
-        key = self.folder_cache.key(post_slug)  # read by preread_threads just now
-        same = self._unchanged.get(post_slug) if key is None else None
-        if same is not None:  # compared in another process (compare_ahead)
+        same = self._unchanged.get(post_slug)
+        if same is not None and post_slug not in self.folder_cache.new:
+            # compared with the cache in another process (compare_ahead)
             kept = self.folder_cache.kept(post_slug)
             if kept is not None:
                 nodes = self.folder_cache.nodes
                 return Thread(lambda: link_nodes(nodes(kept.rows())), same[1],
                               self._html.get(post_slug)), same[0]
+        if self._slugs is not None:  # listed in another process (compare_ahead)
+            if post_slug not in self._slugs:
+                return Thread.of([], 0), "none"
+            folder: str | None = os.path.join(str(self.root), post_slug)
+        else:
+            folder = self.folders().get(post_slug)
+            if folder is None:
+                return Thread.of([], 0), "none"
+        key = self.folder_cache.key(post_slug)  # read by preread_threads just now
         stamped = self.folder_cache.path is not None
         if key is None:
             key = self.listing(folder, stamps=stamped)
@@ -439,9 +450,10 @@ class CommentThreads:
                 found[slug] = (_digest(text) if stamped else None, entry[1])
         return found
 
-    def take_unchanged(self, found: dict[str, tuple[str | None, int]]) -> None:
-        """Keep what `unchanged_folders` found (in another process) for this build."""
-        self._unchanged = dict(found)
+    def take_unchanged(self, found: Ahead) -> None:
+        """Keep what `unchanged_folders_ahead` found (in another process) for this build."""
+        unchanged, slugs = found
+        self._unchanged, self._slugs = dict(unchanged), frozenset(slugs)
 
     def listing(self, folder: str | Path, *, stamps: bool = True) -> Listing | None:
         """foldercache.listing, from the build's listing of the content folder if it has one."""
@@ -559,10 +571,12 @@ def compare_ahead(sender: Any, *, settings: dict[str, Any], processes: int,
         settings[AHEAD_KEY] = run_in_background(partial(unchanged_folders_ahead, settings))
 
 
-def unchanged_folders_ahead(settings: Mapping[str, Any]) -> dict[str, tuple[str | None, int]]:
-    """CommentThreads.unchanged_folders, in a process of its own: the folder cache is only
-    read (if it was kept for other settings, nothing is unchanged)."""
-    return CommentThreads(settings, read_only=True).unchanged_folders()
+def unchanged_folders_ahead(settings: Mapping[str, Any]) -> Ahead:
+    """CommentThreads.unchanged_folders and the slugs of every folder, in a process of its
+    own: the folder cache is only read (if it was kept for other settings, nothing is
+    unchanged)."""
+    threads = CommentThreads(settings, read_only=True)
+    return threads.unchanged_folders(), sorted(threads.folders())
 
 
 def attach_threads(generator: Any) -> None:

@@ -71,16 +71,20 @@ def article_signature(article: Any) -> str | None:
 
 
 def unchanged_posts(articles: Iterable[Any], previous: Mapping[str, list[Any]],
-                    relative: Callable[[str], str]) -> tuple[set[int], set[int]]:
+                    relative: Callable[[str], str]
+                    ) -> tuple[set[int], set[int], dict[int, tuple[str, list[Any]]]]:
     """The ids of the posts whose own digest (first set) and also comment digest (second set)
-    are as the last build recorded them on their article page."""
+    are as the last build recorded them on their article page; and, for each post whose page
+    has the signature the last build recorded, that page (relative path) and its entry."""
     same_own: set[int] = set()
     same: set[int] = set()
+    pages: dict[int, tuple[str, list[Any]]] = {}
     for article in articles:
         try:
-            before = previous.get(relative(article.save_as))
+            rel = relative(article.save_as)
         except (AttributeError, ValueError, TypeError):
             continue
+        before = previous.get(rel)
         if not before or len(before) < 3 or not isinstance(before[2], str) \
                 or len(before[2]) != 4 * PART:
             continue
@@ -92,7 +96,9 @@ def unchanged_posts(articles: Iterable[Any], previous: Mapping[str, list[Any]],
         if isinstance(comments, str) and comments and \
                 _part(comments) == signature[PART:2 * PART]:
             same.add(id(article))
-    return same_own, same
+            if article_signature(article) == signature:
+                pages[id(article)] = (rel, before)
+    return same_own, same, pages
 
 
 def dirty_pages(items: Sequence[Any], per_page: int, archive_pages: int, old_count: Any,

@@ -275,11 +275,13 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         pages that cannot have changed carried over by the writer at once (changes.py): at
         20,000 posts, making each page's variables for nothing cost a tenth of a second."""
         writer = getattr(getattr(write, "func", None), "__self__", None)
-        carry = getattr(writer, "carry_article", None)
-        for article in chain(self.translations, self.articles, self.hidden_translations,
-                             self.hidden_articles):
+        articles = list(chain(self.translations, self.articles, self.hidden_translations,
+                              self.hidden_articles))
+        carry = getattr(writer, "carry_articles", None)
+        carried = carry(articles, self.context) if carry is not None else set()
+        for article in articles:
             signals.article_generator_write_article.send(self, content=article)
-            if carry is not None and carry(article, self.context):
+            if id(article) in carried:
                 continue
             write(article.save_as, self.get_template(article.template), self.context,
                   article=article, category=getattr(article, "category", None),

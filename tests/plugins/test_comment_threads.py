@@ -28,6 +28,7 @@ from plugins.comment_threads import (
     comment_events,
     count_comments,
     link_nodes,
+    unchanged_folders_ahead,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -333,17 +334,20 @@ def test_unchanged_folders_found_ahead_are_what_threading_each_finds(
 
     ahead = CommentThreads(settings).unchanged_folders()
     assert ahead == {"kept": (digests["kept"], 2)}
+    assert unchanged_folders_ahead(settings) == (ahead, ["changed", "empty-of-cache", "kept"])
     reads: list[str] = []
     original = CommentThreads.read
     monkeypatch.setattr(CommentThreads, "read",
                         lambda self, path: reads.append(path.parent.name) or original(self, path))
     second = CommentThreads(settings)
-    second.take_unchanged(ahead)
+    second.take_unchanged((ahead, ["changed", "empty-of-cache", "kept"]))
+    monkeypatch.setattr(CommentThreads, "folders", lambda self: pytest.fail("listed again"))
     thread, digest = second.thread_and_digest("kept")
     assert (digest, thread.count, [n.slug for n in thread]) == (digests["kept"], 2, ["c0", "c1"])
     changed, changed_digest = second.thread_and_digest("changed")
     assert changed.count == 2 and changed_digest != digests["changed"]
     assert sorted(set(reads)) == ["changed"]  # the kept folder came from the cache
+    assert second.thread_and_digest("no-folder") == ([], "none")
 
 
 def test_the_folder_cache_outlives_pelicans_reader_adding_to_the_markdown_settings(
