@@ -113,6 +113,9 @@ PELICAN_CLASS = "plugins.IncrementalPelican"
 # or sector pages (their asides and member boxes show other lists).
 INCREMENTAL_FRONT_TEMPLATES = ("tag", "author", "period_archives")
 BUILD_PROCESSES = None  # pages are rendered on this many processes; None = one per core
+# In a publish, this top-level content folder is walked by another process while the posts are
+# read (plugins/incremental/ahead.py); "" walks it here too.
+INCREMENTAL_WALK_APART = "comments"
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = [
     "sanitize",  # cleans every aggregated article's rendered HTML once more

@@ -266,7 +266,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         processes, min_items = self._processes()
         apart = str(self.settings.get(WALK_APART, "comments") or "")
         self._ahead: Ahead | None = None
-        if manifest.pages and manifest.site_key == base_key and processes > 1 and apart:
+        if manifest.pages and manifest.site_key == base_key and processes > 1 and apart \
+                and hasattr(os, "fork"):
             # a publish: the other core walks `apart` and does what it can ahead (ahead.py)
             self._ahead = self._start_ahead(apart, check, processes, min_items)
         listing = ContentListing.scan(self.path, apart=apart if self._ahead else None)
