@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=1,
                         help="build: cold builds with and without the comment plugin, "
                              "alternated, the fastest of each kept (default 1)")
+    parser.add_argument("--one-new-rounds", type=int, default=3,
+                        help="build: publishes of one new post and three comments in a row, "
+                             "each with its own news, the fastest kept (default 3)")
     parser.add_argument("--build-timeout", type=float, default=3600.0,
                         help="build: seconds before one build is killed (default 3600)")
     parser.add_argument("--workdir", type=Path,
@@ -104,7 +107,7 @@ def run_build(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     sizes = args.sizes or (QUICK_SIZES if args.quick else build_bench.BuildOptions.sizes)
     options = build_bench.BuildOptions(
         sizes=sizes, members=args.members, seed=args.seed, run_timeout=args.build_timeout,
-        repeat=args.repeat,
+        repeat=args.repeat, one_new_rounds=args.one_new_rounds,
         workdir=args.workdir / "build" if args.workdir else None)
     bench = build_bench.run_build_bench(options, say=logger.info)
     build_bench.print_report(bench)

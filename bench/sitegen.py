@@ -272,25 +272,28 @@ class Update:
     new_comments: int
 
 
-def add_update(site: GeneratedSite, spec: SiteSpec, *, comments: int = 3) -> Update:
+def add_update(site: GeneratedSite, spec: SiteSpec, *, comments: int = 3,
+               round_: int = 0) -> Update:
     """A publish's worth of news, a month after the newest post: a new post by the most prolific
     member, and `comments` new top-level comments on the newest existing post (a young thread,
     which the aggregator would refresh). That post's file is rewritten too, with the higher
-    Comment_count its feed now gives, as the aggregator would. Deterministic from the seed."""
+    Comment_count its feed now gives, as the aggregator would. Deterministic from the seed;
+    `round_` N > 0 gives the Nth further update (another post, an hour later each)."""
     target = site.newest
     if target is None or not site.post_slugs:
         raise ValueError(f"no post generated in {site.content} to comment on")
     target_slug = site.post_slugs[-1]
-    rng = random.Random(spec.seed + 1)
+    rng = random.Random(spec.seed + 1 + 1000 * round_)
     members = make_members(random.Random(spec.seed), spec.members)
     index = PostIndex.scan(site.content / "posts")
-    when = END + timedelta(days=30)
+    when = END + timedelta(days=30, hours=round_)
     count = (target.comment_count or 0) + comments
     _write_post(site, index, replace(target, comment_count=count), count=False)
-    post = make_post(rng, members[0], spec.posts + 1, when, spec.paragraphs, 0)
+    post = make_post(rng, members[0], spec.posts + 1 + round_, when, spec.paragraphs, 0)
     new_slug = _write_post(site, index, post)
-    thread = [make_comment(rng, target.guid, target.original_url or "", 10_000_000 + i,
-                           when + timedelta(hours=1 + i), None) for i in range(comments)]
+    thread = [make_comment(rng, target.guid, target.original_url or "",
+                           10_000_000 + 1000 * round_ + i, when + timedelta(hours=1 + i),
+                           None) for i in range(comments)]
     write_thread(site.content, target_slug, thread)
     site.comments += comments
     logger.info("update: new post %s; %d new comments on %s", new_slug, comments, target_slug)
