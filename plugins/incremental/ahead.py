@@ -7,10 +7,10 @@ start a publish forks one process (`Ahead`) that works through, in order:
 1. the walk of one top-level folder (INCREMENTAL_WALK_APART, the comments: three files in
    four of a network's content), handed to this process's listing when something asks for a
    file there (listing.py `expect`); this process walks the rest meanwhile;
-2. the work plugins hand over on the BUILD_PUBLISH signal (plugins/comment_threads: compare
+2. the check of the output folder (outputs.py): a publish with nothing new needs it first;
+3. the work plugins hand over on the BUILD_PUBLISH signal (plugins/comment_threads: compare
    every comment folder with its cache), run with the settings as they were then and a
-   listing of that folder;
-3. the check of the output folder (outputs.py).
+   listing of that folder.
 
 Each result is collected when it is needed, and waited for only then. If the process fails,
 its users do the work themselves (each says so in the log): the output is the same.

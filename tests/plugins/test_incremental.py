@@ -497,6 +497,40 @@ def test_a_publish_whose_other_process_fails_still_builds_the_site(
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
 
 
+def test_a_publish_runs_no_collection_and_leaves_the_collector_as_it_found_it(
+        network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from pelican import signals
+
+    phase: list[str] = ["before"]  # where the build is: before, reading, read, done
+    collections: list[str] = []
+
+    def callback(stage: str, info: Any) -> None:
+        if stage == "start":
+            collections.append(phase[-1])
+
+    def mark(name: str) -> Any:
+        return lambda *args, **kwargs: phase.append(name)
+
+    marks = {signals.article_generator_init: mark("reading"),
+             signals.article_generator_pretaxonomy: mark("read"),
+             signals.finalized: mark("done")}
+    for signal, receiver in marks.items():
+        signal.connect(receiver)
+    add_update(network.site, SPEC, comments=1)
+    gc.callbacks.append(callback)
+    try:
+        network.build()
+    finally:
+        gc.callbacks.remove(callback)
+        for signal, receiver in marks.items():
+            signal.disconnect(receiver)
+    assert phase[-1] == "done", phase
+    assert not [where for where in collections if where in ("reading", "read")], collections
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
 def test_an_output_check_in_another_process_finds_what_a_check_here_finds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from plugins.incremental.outputs import OutputCheck
