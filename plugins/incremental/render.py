@@ -173,27 +173,13 @@ class Staged:
 
     def __init__(self, steps: Sequence[Callable[[], Any]]) -> None:
         self._folder = tempfile.mkdtemp(prefix="build-staged-")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child
-            os.close(read_end)
-            gc.freeze()
-            status = 0
-            try:
-                for index, step in enumerate(steps):
-                    with open(self._path(index), "wb") as handle:
-                        pickle.dump(step(), handle, protocol=pickle.HIGHEST_PROTOCOL)
-                    os.write(write_end, b"+")
-            except BaseException:  # noqa: BLE001 - everything goes back to the parent
-                status = 1
-                os.write(write_end, b"!" + traceback.format_exc().encode()[-ERROR_BYTES:])
-            finally:
-                os.close(write_end)
-                os._exit(status)
-        os.close(write_end)
-        self._pid, self._pipe = pid, read_end
+
+        def run(pipe: int) -> None:
+            for index, step in enumerate(steps):
+                _dump(step(), self._path(index))
+                os.write(pipe, b"+")
+
+        self._pid, self._pipe = _fork_child(run, error_mark=b"!")
         self._done = 0  # steps the child said are done
         self._error = b""
         self._ended = False  # the pipe is closed: the child is gone
@@ -248,6 +234,13 @@ class Staged:
 def _fork(work: Callable[[], Any], result_path: str) -> tuple[int, int]:
     """A child that runs `work`, pickles its result to `result_path` and exits; a failure's
     traceback comes back through the returned pipe."""
+    return _fork_child(lambda _pipe: _dump(work(), result_path))
+
+
+def _fork_child(body: Callable[[int], None], *, error_mark: bytes = b"") -> tuple[int, int]:
+    """A forked child that runs `body` (given the write end of a pipe to the parent) and exits
+    0; if it fails, `error_mark` and its traceback go down the pipe and it exits 1. Returns
+    the child's pid and the read end."""
     sys.stdout.flush()
     sys.stderr.flush()
     read_end, write_end = os.pipe()
@@ -257,17 +250,20 @@ def _fork(work: Callable[[], Any], result_path: str) -> tuple[int, int]:
         gc.freeze()  # what it inherited is not its to collect (or to copy by walking it)
         status = 0
         try:
-            result = work()
-            with open(result_path, "wb") as handle:
-                pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            body(write_end)
         except BaseException:  # noqa: BLE001 - everything goes back to the parent
             status = 1
-            os.write(write_end, traceback.format_exc().encode()[-ERROR_BYTES:])
+            os.write(write_end, error_mark + traceback.format_exc().encode()[-ERROR_BYTES:])
         finally:
             os.close(write_end)
             os._exit(status)
     os.close(write_end)
     return pid, read_end
+
+
+def _dump(result: Any, path: str) -> None:
+    with open(path, "wb") as handle:
+        pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _wait(pid: int, pipe: int) -> str:
