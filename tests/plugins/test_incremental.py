@@ -470,6 +470,20 @@ def test_a_publish_checks_pages_and_compares_comment_folders_on_the_other_core(
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
 
 
+def test_a_publish_that_walks_everything_itself_builds_the_same_site(
+        network: Network, tmp_path: Path) -> None:
+    """INCREMENTAL_WALK_APART = "": no folder is walked by another process."""
+    network.overrides["INCREMENTAL_WALK_APART"] = ""
+    network.build(BUILD_PROCESSES=2)  # other settings: a full build
+    before = tree(network.output)
+    update = add_update(network.site, SPEC, comments=2)
+    pelican = network.build(BUILD_PROCESSES=2)
+    assert pelican._ahead is None
+    after = tree(network.output)
+    assert any(update.new_post_slug in path for path in changed(before, after))
+    assert after == tree(network.full_build(tmp_path / "full", BUILD_PROCESSES=2))
+
+
 def test_a_publish_whose_other_process_fails_still_builds_the_site(
         network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
