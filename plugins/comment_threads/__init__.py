@@ -38,7 +38,7 @@ from aggregator.errors import WriteError
 from aggregator.threads import arrange, link
 
 from .foldercache import CACHE_FILE as FOLDER_CACHE_FILE
-from .foldercache import FolderCache, Listing, Row, code_signature, listing
+from .foldercache import FolderCache, Kept, Listing, Row, code_signature, listing
 from .render import MAX_INDENT, PLAIN_SAFE_EXTENSIONS, plain_paragraphs, thread_html
 from .thread import Thread
 
@@ -401,9 +401,7 @@ class CommentThreads:
             # compared with the cache in another process (compare_ahead)
             kept = self.folder_cache.kept(post_slug)
             if kept is not None:
-                nodes = self.folder_cache.nodes
-                return Thread(lambda: link_nodes(nodes(kept.rows())), same[1],
-                              self._html.get(post_slug)), same[0]
+                return self._kept_thread(post_slug, kept), same[0]
         if self._slugs is not None:  # listed in another process (compare_ahead)
             if post_slug not in self._slugs:
                 return Thread.of([], 0), "none"
@@ -423,13 +421,17 @@ class CommentThreads:
         digest = _digest(text) if stamped else None
         kept = self.folder_cache.rows_of(post_slug, key, text)
         if kept is not None:
-            nodes = self.folder_cache.nodes
-            return Thread(lambda: link_nodes(nodes(kept.rows())), kept.count,
-                          self._html.get(post_slug)), digest
+            return self._kept_thread(post_slug, kept), digest
         found, clean = self.read_folder(folder, key)
         if clean:
             self.folder_cache.put(post_slug, key, found)
         return Thread.of(link_nodes(found), len(found)), digest
+
+    def _kept_thread(self, post_slug: str, kept: Kept) -> Thread:
+        """The thread of a folder the cache kept, threaded when a page first asks."""
+        nodes = self.folder_cache.nodes
+        return Thread(lambda: link_nodes(nodes(kept.rows())), kept.count,
+                      self._html.get(post_slug))
 
     def unchanged_folders(self) -> dict[str, tuple[str | None, int]]:
         """Post slug → (its thread's digest, its count) for every folder whose listing is

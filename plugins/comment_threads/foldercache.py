@@ -150,16 +150,24 @@ class FolderCache:
     def _kept_entries(self, path: Path) -> dict[str, tuple[str, int]]:
         try:
             with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
-                meta = dict(db.execute("SELECT name, value FROM meta"))
-                wanted = {"version": CACHE_VERSION, "signature": self.signature,
-                          "fields": ",".join(self.names)}
-                if any(meta.get(k) != v for k, v in wanted.items()):
-                    return {}
-                return {slug: (listing, count) for slug, listing, count
-                        in db.execute("SELECT slug, listing, count FROM folders")}
+                return self._kept_in(db) or {}
         except sqlite3.Error as exc:
             logger.debug("%s: comment folder cache not read: %s", path, exc)
             return {}
+
+    def _meta(self) -> dict[str, str]:
+        """What the file must say it was kept for: this code, these settings, these fields."""
+        return {"version": CACHE_VERSION, "signature": self.signature,
+                "fields": ",".join(self.names)}
+
+    def _kept_in(self, db: sqlite3.Connection) -> dict[str, tuple[str, int]] | None:
+        """Slug → (repr of listing, count) of every folder `db` keeps; None if it keeps them
+        for other code or settings."""
+        meta = dict(db.execute("SELECT name, value FROM meta"))
+        if any(meta.get(k) != v for k, v in self._meta().items()):
+            return None
+        return {slug: (listing, count) for slug, listing, count
+                in db.execute("SELECT slug, listing, count FROM folders")}
 
     def _open(self, path: Path, *, load: bool) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,17 +175,15 @@ class FolderCache:
         try:
             db.executescript(_SCHEMA)
             db.execute("PRAGMA synchronous = OFF")  # a cache: a crash costs a re-read, no more
-            meta = dict(db.execute("SELECT name, value FROM meta"))
-            wanted = {"version": CACHE_VERSION, "signature": self.signature,
-                      "fields": ",".join(self.names)}
-            if not load or any(meta.get(k) != v for k, v in wanted.items()):
+            kept = self._kept_in(db) if load else None
+            if kept is None:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("DELETE FROM folders")
-                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", wanted.items())
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                               self._meta().items())
                 db.execute("COMMIT")
             else:
-                self.entries = {slug: (listing, count) for slug, listing, count
-                                in db.execute("SELECT slug, listing, count FROM folders")}
+                self.entries = kept
         except BaseException:
             db.close()
             raise
