@@ -104,8 +104,7 @@ class ContentListing:
 
     def _outside_apart(self, rel: str) -> bool:
         """`rel` is not under the folder walked apart (so no need to wait for it)."""
-        apart = self._apart
-        return apart is None or not (rel == apart or rel.startswith(apart + "/"))
+        return self._apart is None or not _under(rel, self._apart)
 
     def file(self, rel: str) -> Stamp | None:
         """The stamp of a file by its relative path ('/'-separated); None if not listed."""
@@ -144,14 +143,13 @@ class ContentListing:
         if top in self._digests:
             return self._digests[top]
         return _part_digest({rel: names for rel, names in self._folders.items()
-                             if rel == top or rel.startswith(top + "/")})
+                             if _under(rel, top)})
 
     def vouches_for(self, rel: str) -> bool:
         """The listing can say what is at `rel` (relative, '/'-separated): no symbolic link
         was met (under the folder walked apart, once it is handed over; elsewhere, by this
         process's walk: a link there cannot change what is listed here)."""
-        if self._links or (self._only is not None and not (
-                rel == self._only or rel.startswith(self._only + "/"))):
+        if self._links or (self._only is not None and not _under(rel, self._only)):
             return False
         if self._pending is not None and not self._outside_apart(rel):
             self._complete()
@@ -207,11 +205,15 @@ class ContentListing:
                 return None  # the whole content folder: Pelican's own rules, its own walk
             if folder.startswith("..") or not self.vouches_for(folder):
                 return None
-            prefix = folder + "/"
             for rel, names in self._folders.items():
-                if rel == folder or rel.startswith(prefix):
+                if _under(rel, folder):
                     found.extend(f"{rel}/{name}" for name, _stamp in names)
         return list(dict.fromkeys(found))
+
+
+def _under(rel: str, folder: str) -> bool:
+    """`rel` is `folder` or inside it (both relative, '/'-separated)."""
+    return rel == folder or rel.startswith(folder + "/")
 
 
 def _walk(root: str, start: str, folders: Folders, *, skip: str | None) -> bool:
