@@ -101,10 +101,9 @@ class BodySource:
     on a connection of its own in each process (the pages are rendered in forked processes;
     an SQLite connection must not cross a fork)."""
 
-    def __init__(self, path: Path, refs: Mapping[str, Any], shared: dict[Any, Any]) -> None:
+    def __init__(self, path: Path, references: _References) -> None:
         self.path = path
-        self.refs = refs
-        self.shared = shared
+        self._references = references  # the store's: the same shared tags, authors, zones
         self._db: sqlite3.Connection | None = None
         self._pid = 0
         self.whole = 0  # kept articles loaded whole in this process
@@ -128,7 +127,7 @@ class BodySource:
     def rest(self, name: str) -> dict[str, Any]:
         """The article's state but what every build needs of it (LIGHT_ATTRIBUTES)."""
         self.whole += 1
-        state = _References(self.refs, self.shared).load(self._row("rest", name))
+        state = self._references.load(self._row("rest", name))
         return state  # type: ignore[no-any-return]
 
 
@@ -340,7 +339,7 @@ class ArticleStore:
                 logger.warning("%s: no article store this build (posts are read from their "
                                "files): %s", path, exc)
             if self._db is not None:
-                self.bodies = BodySource(path, self.refs, self._shared)
+                self.bodies = BodySource(path, self._references)
 
     @property
     def active(self) -> bool:
@@ -477,8 +476,6 @@ class ArticleStore:
         try:
             gone = [(name,) for (name,) in self._db.execute("SELECT name FROM articles")
                     if name not in self._seen]
-            if gone and self._rows is None:
-                self.lost = None
             for (name,) in gone:
                 if self._rows is not None and name in self._rows:
                     self._lost(name, self._rows[name][3])

@@ -318,9 +318,7 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         carried: set[int] = set()
         if not self._carries(context):
             return carried
-        previous, pages, intact = self.previous, self.log.pages, self.check.intact
         written, overridden = self._written_files, self._overridden_files
-        root = self._output_root
         same_pages = self._unchanged_posts(context)[2]  # the published posts' pages
         for article in articles:
             state = article.__dict__
@@ -328,25 +326,19 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                     NAMES_ATTRIBUTE, ()):  # set, or still in the article store
                 continue
             found = same_pages.get(id(article))
-            if found is not None:
-                rel, before = found
-                signature = before[2]
+            if found is not None:  # its signature is the recorded one
+                rel, before = found[0], self._kept(found[0])
             else:  # a hidden post, a translation
-                signature = article_signature(article)
                 rel = self._rel(article.save_as)
-                before = previous.get(rel)
-                if signature is None or not before or len(before) < 3 \
-                        or before[2] != signature:
-                    continue
-            if not before[0]:
+                before = self._recorded(rel, article_signature(article), context)
+            if before is None:
                 continue
-            path = os.path.join(root, rel)
-            if path in written or path in overridden or not intact(rel):
+            path = os.path.join(self._output_root, rel)
+            if path in written or path in overridden:
                 continue  # write_file says what Pelican says of a second write
             written.add(path)
-            pages[rel] = [before[0], before[1], signature]
+            self._keep(rel, before, before[2])
             carried.add(id(article))
-        self.log.skipped += len(carried)
         return carried
 
     def _write_pages(self, name: str, template: Any, context: Mapping[str, Any],
