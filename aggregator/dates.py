@@ -38,6 +38,12 @@ def from_iso(value: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Aware datetimes compare safely; a naive one (a post file without an offset) is taken
+    as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def format_date(value: datetime) -> str:
     """The one spelling of a date in our files: `2026-03-01 09:30:00+00:00`."""
     return value.astimezone(UTC).replace(microsecond=0).isoformat(sep=" ")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.dates import as_utc
 from aggregator.models import Member
 from aggregator.state import FeedState
 
@@ -101,14 +102,10 @@ def _when(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def member_health(member: Member, state: FeedState | None, articles: Sequence[Any], *,
                   now: datetime) -> MemberHealth:
     """Work out one member's status and the advice that goes with it."""
-    newest = max((_aware(a.date) for a in articles), default=None)
+    newest = max((as_utc(a.date) for a in articles), default=None)
     if newest is None and state is not None and state.last_post:
         newest = _when(state.last_post)
     # calendar days in the site's time zone (`now` is the start of today there)

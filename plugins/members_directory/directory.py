@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from aggregator.dates import as_utc
 from aggregator.models import Member
 from aggregator.slugs import slugify
 
@@ -57,11 +58,6 @@ class Group:
         """All posts of the group's members, newest first."""
         return sorted((a for e in self.entries for a in e.articles),
                       key=lambda a: a.date, reverse=True)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Aware datetimes compare safely; a naive one is taken as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def articles_by_member(articles: Iterable[Any]) -> dict[str, list[Any]]:

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.dates import as_utc
+
 SVG_NS = "http://www.w3.org/2000/svg"
 
 
 def _month_key(moment: datetime) -> tuple[int, int]:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    moment = as_utc(moment).astimezone(UTC)
     return moment.year, moment.month
 
 
@@ -34,7 +35,7 @@ def monthly_counts(articles: Iterable[Any], end: datetime | None = None,
         first_year, first_month = divmod(year * 12 + month - 1 - (months - 1), 12)
         start = datetime(first_year, first_month + 1, 1, tzinfo=UTC)
         keys = [_month_key(date) for date in (a.date for a in articles)
-                if (date if date.tzinfo else date.replace(tzinfo=UTC)) >= start]
+                if as_utc(date) >= start]
     counts: dict[tuple[int, int], int] = {}
     for key in keys:
         counts[key] = counts.get(key, 0) + 1
