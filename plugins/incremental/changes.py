@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import lt
 from typing import Any
 
-from .keys import own_digest
+from .keys import OWN_ATTRIBUTE, SAVE_AS_ATTRIBUTE, own_digest
 
 LOST_DATES_KEY = "_incremental_lost_dates"  # settings: the article store's lost_dates
 IN_PLACE_KEY = "_incremental_in_place"  # settings: the article store's in_place
@@ -75,30 +75,48 @@ def unchanged_posts(articles: Iterable[Any], previous: Mapping[str, list[Any]],
                     ) -> tuple[set[int], set[int], dict[int, tuple[str, list[Any]]]]:
     """The ids of the posts whose own digest (first set) and also comment digest (second set)
     are as the last build recorded them on their article page; and, for each post whose page
-    has the signature the last build recorded, that page (relative path) and its entry."""
+    has the signature the last build recorded, that page (relative path) and its entry.
+
+    One pass over every published post of a publish: what `article_signature` works out, read
+    straight from each article's state (a function call per value cost a fifth of a second at
+    20,000 posts)."""
     same_own: set[int] = set()
     same: set[int] = set()
     pages: dict[int, tuple[str, list[Any]]] = {}
+    recorded = previous.get
+    size = 4 * PART
     for article in articles:
+        state = article.__dict__
         try:
-            rel = relative(article.save_as)
+            rel = relative(state.get(SAVE_AS_ATTRIBUTE) or article.save_as)
         except (AttributeError, ValueError, TypeError):
             continue
-        before = previous.get(rel)
-        if not before or len(before) < 3 or not isinstance(before[2], str) \
-                or len(before[2]) != 4 * PART:
+        before = recorded(rel)
+        if not before or len(before) < 3:
             continue
-        signature: str = before[2]
-        if own_digest(article)[:PART] != signature[:PART]:  # kept by the store: no hashing
+        signature = before[2]
+        if not isinstance(signature, str) or len(signature) != size:
+            continue
+        own = state.get(OWN_ATTRIBUTE) or own_digest(article)  # kept by the store: no hashing
+        if not signature.startswith(own[:PART]):
             continue
         same_own.add(id(article))
-        comments = article.__dict__.get("comments_digest")
-        if isinstance(comments, str) and comments and \
-                _part(comments) == signature[PART:2 * PART]:
-            same.add(id(article))
-            if article_signature(article) == signature:
-                pages[id(article)] = (rel, before)
+        comments = state.get("comments_digest")
+        if not isinstance(comments, str) or not comments or \
+                _part(comments) != signature[PART:2 * PART]:
+            continue
+        same.add(id(article))
+        newer, older = state.get("newer_article"), state.get("older_article")
+        if signature[2 * PART:] == (_own_part(newer) + _own_part(older)):
+            pages[id(article)] = (rel, before)
     return same_own, same, pages
+
+
+def _own_part(article: Any) -> str:
+    """The first PART digits of a neighbour's own digest; _NONE for no neighbour."""
+    if article is None:
+        return _NONE
+    return (article.__dict__.get(OWN_ATTRIBUTE) or own_digest(article))[:PART]
 
 
 def dirty_pages(items: Sequence[Any], per_page: int, archive_pages: int, old_count: Any,

@@ -18,7 +18,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, partial
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
@@ -287,6 +287,19 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
                   article=article, category=getattr(article, "category", None),
                   override_output=hasattr(article, "override_save_as"), url=article.url,
                   blog=True)
+
+    def generate_output(self, writer: Any) -> None:
+        """Pelican's: the feeds, then the pages. In a publish on more than one core the
+        writer writes the feeds in another process meanwhile (writer.start_apart)."""
+        start = getattr(writer, "start_apart", None)
+        job = start(partial(self.generate_feeds, writer), self.context) \
+            if start is not None else None
+        if job is None:
+            self.generate_feeds(writer)
+        self.generate_pages(writer)
+        if job is not None and not writer.take_apart(job):
+            self.generate_feeds(writer)
+        signals.article_writer_finalized.send(self, writer=writer)
 
     def generate_tags(self, write: Any) -> None:
         self._write_groups(write, self.tags.items(), "tag", "tag")

@@ -21,19 +21,30 @@ logger = logging.getLogger(__name__)
 
 
 def use_registry_slugs(generator: Any) -> None:
-    """Author slug := member id; category slug := sector slug (from the SECTORS names)."""
+    """Author slug := member id; category slug := sector slug (from the SECTORS names).
+
+    Kept posts share their authors and categories (plugins/incremental/store.py): each is
+    given its slug once, not once per post (20,000 posts, a few hundred authors)."""
     sector_slugs = {name: slug for slug, name in (generator.settings.get("SECTORS") or {}).items()}
+    valid: dict[str, bool] = {}  # member id → is a slug
+    done: dict[int, str | None] = {}  # id(author or category) → the slug it was given
     for article in [*generator.articles, *generator.translations,
                     *getattr(generator, "hidden_articles", [])]:
         member_id = getattr(article, "member", None)
-        if isinstance(member_id, str) and is_slug(member_id, max_length=64):
-            for author in getattr(article, "authors", []):
-                author.slug = member_id
-            if getattr(article, "author", None) is not None:
-                article.author.slug = member_id
+        if isinstance(member_id, str):
+            usable = valid.get(member_id)
+            if usable is None:
+                usable = valid[member_id] = is_slug(member_id, max_length=64)
+            if usable:
+                for author in [*getattr(article, "authors", []),
+                               getattr(article, "author", None)]:
+                    if author is not None and done.get(id(author)) != member_id:
+                        author.slug = done[id(author)] = member_id
         category = getattr(article, "category", None)
-        if category is not None and category.name in sector_slugs:
-            category.slug = sector_slugs[category.name]
+        if category is not None and id(category) not in done:
+            done[id(category)] = None
+            if category.name in sector_slugs:
+                category.slug = sector_slugs[category.name]
 
 
 def get_generators(pelican: Any) -> type[MembersDirectoryGenerator] | None:

@@ -10,6 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from heapq import merge
+from itertools import islice
+from operator import attrgetter
 from typing import Any
 
 from aggregator.dates import as_utc
@@ -43,6 +46,9 @@ class MemberEntry:
         return self.articles[0].date if self.articles else None
 
 
+_DATE = attrgetter("date")
+
+
 @dataclass(frozen=True)
 class Group:
     """A named set of members: a sector, an organisation or a region."""
@@ -59,6 +65,12 @@ class Group:
         return sorted((a for e in self.entries for a in e.articles),
                       key=lambda a: a.date, reverse=True)
 
+    def newest(self, count: int) -> list[Any]:
+        """`articles[:count]`, merged from the members' lists (each newest first) instead of
+        sorting every post of the group: a group page shows 20, whatever the archive."""
+        return list(islice(merge(*(e.articles for e in self.entries), key=_DATE,
+                                 reverse=True), count))
+
 
 def articles_by_member(articles: Iterable[Any]) -> dict[str, list[Any]]:
     """Index articles by their `member` metadata, newest first."""
@@ -68,7 +80,10 @@ def articles_by_member(articles: Iterable[Any]) -> dict[str, list[Any]]:
         if isinstance(member_id, str) and member_id:
             index[member_id].append(article)
     for posts in index.values():
-        posts.sort(key=lambda a: as_utc(a.date), reverse=True)
+        try:  # aware dates (Pelican's, with TIMEZONE) compare as instants: what as_utc gives
+            posts[:] = sorted(posts, key=_DATE, reverse=True)
+        except TypeError:  # naive and aware mixed (the list is as it was)
+            posts.sort(key=lambda a: as_utc(a.date), reverse=True)
     return index
 
 

@@ -100,7 +100,7 @@ class MembersDirectoryGenerator(Generator):
                                         ("region", self.regions, "REGIONS")):
             for group in groups:
                 write(_folder(group.url), group_template, self.context, group=group,
-                      group_kind=kind, articles=group.articles[:20], url=group.url,
+                      group_kind=kind, articles=group.newest(20), url=group.url,
                       template_name="group")
             index_url = self.settings.get(f"{index_key}_URL", f"{kind}s/")
             write(_folder(index_url), groups_template, self.context, groups=groups,

@@ -34,8 +34,15 @@ def monthly_counts(articles: Iterable[Any], end: datetime | None = None,
         year, month = _month_key(end)
         first_year, first_month = divmod(year * 12 + month - 1 - (months - 1), 12)
         start = datetime(first_year, first_month + 1, 1, tzinfo=UTC)
-        keys = [_month_key(date) for date in (a.date for a in articles)
-                if as_utc(date) >= start]
+        keys = []
+        for article in articles:  # every post of the archive: no call for an aware date
+            date = article.date
+            try:
+                recent = date >= start
+            except TypeError:  # naive: UTC
+                recent = as_utc(date) >= start
+            if recent:
+                keys.append(_month_key(date))
     counts: dict[tuple[int, int], int] = {}
     for key in keys:
         counts[key] = counts.get(key, 0) + 1
