@@ -529,7 +529,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                                    previous=previous, site_key=base_key, check=check,
                                    previous_site=previous_site, previous_today=previous_today)
         self._writer = writer
-        writer.feeds_apart = self._processes()[0] > 1  # in a publish (writer.start_apart)
+        writer.apart = self._processes()[0] > 1  # in a publish (writer.start_apart)
         outputs = [g for g in getattr(self, "_generators", []) if hasattr(g, "generate_output")]
         if outputs:
             last = outputs[-1]

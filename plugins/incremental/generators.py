@@ -289,17 +289,32 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
                   blog=True)
 
     def generate_output(self, writer: Any) -> None:
-        """Pelican's: the feeds, then the pages. In a publish on more than one core the
-        writer writes the feeds in another process meanwhile (writer.start_apart)."""
+        """Pelican's: the feeds, then the pages. In a publish on more than one core, the
+        feeds and every list page are written in another process (writer.start_apart) while
+        this one writes the article pages and the other generators go on."""
+        write = partial(writer.write_file, relative_urls=self.settings["RELATIVE_URLS"])
         start = getattr(writer, "start_apart", None)
-        job = start(partial(self.generate_feeds, writer), self.context) \
-            if start is not None else None
-        if job is None:
+        if start is not None and start(partial(self._feeds_and_lists, writer, write),
+                                       self.context):
+            self.generate_articles(write)
+        else:
             self.generate_feeds(writer)
-        self.generate_pages(writer)
-        if job is not None and not writer.take_apart(job):
-            self.generate_feeds(writer)
+            self.generate_articles(write)
+            self._lists(write)
         signals.article_writer_finalized.send(self, writer=writer)
+
+    def _feeds_and_lists(self, writer: Any, write: Any) -> None:
+        self.generate_feeds(writer)
+        self._lists(write)
+
+    def _lists(self, write: Any) -> None:
+        """Pelican's generate_pages after the article pages."""
+        self.generate_period_archives(write)
+        self.generate_direct_templates(write)
+        self.generate_tags(write)
+        self.generate_categories(write)
+        self.generate_authors(write)
+        self.generate_drafts(write)
 
     def generate_tags(self, write: Any) -> None:
         self._write_groups(write, self.tags.items(), "tag", "tag")

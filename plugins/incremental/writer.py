@@ -91,7 +91,8 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         self.log = WriteLog()
         self.deferred: list[tuple[Job, str, str | None, Any]] | None = None
         self._output_root = os.path.abspath(self.output_path)
-        self.feeds_apart = False  # build.py: a publish may write the feeds in another process
+        self.apart = False  # build.py: a publish may write some pages in another process
+        self._apart: list[tuple[Background, Callable[[], None]]] = []
         # is each file the last build wrote still as it left it (looked at when asked)
         self.check = check if check is not None else OutputCheck(self.output_path,
                                                                  self.previous)
@@ -258,49 +259,60 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             self._date = today(self.settings)
         return self._date
 
-    # --- the feeds in another process (a publish) --------------------------------------------
-    def start_apart(self, work: Callable[[], None], context: Mapping[str, Any]
-                    ) -> Background | None:
-        """In a publish on more than one core (`feeds_apart`), run `work` (the articles
-        generator's feeds) in a forked process while this one goes on with the pages: the
-        feeds' checks and the few it renders cost a quarter of a second at 20,000 posts, on
-        a core that had nothing else to do. `take_apart` merges what it wrote. None: do the
-        work here."""
-        if not self.feeds_apart or not hasattr(os, "fork") or not self._carries(context):
-            return None
+    # --- work in another process (a publish) -----------------------------------------------
+    def start_apart(self, work: Callable[[], None], context: Mapping[str, Any]) -> bool:
+        """In a publish on more than one core (`apart`), run `work` (the articles generator's
+        feeds and lists) in a forked process, which renders the pages it queues itself,
+        while this one goes on with the article pages and the other generators: at 20,000
+        posts the feeds' and lists' checks and pages cost half a second, on a core that had
+        nothing else to do. `flush` merges what it wrote, or runs `work` here if it failed.
+        False: run `work` here now."""
+        if not self.apart or not hasattr(os, "fork") or self.deferred is None \
+                or not self._carries(context):
+            return False
         # What both sides need, worked out once, before the fork (and kept by this side:
         # the manifest records the site key).
         self._unchanged_posts(context)
         self._today()
+        queued = len(self.deferred)
 
         def apart() -> tuple[dict[str, list[Any]], int, int, set[str], set[str]]:
-            """In the forked process: the work, and what it added to this writer's records."""
+            """In the forked process: the work, its pages rendered, and what it added to this
+            writer's records."""
             self.log = WriteLog()
             written, overridden = set(self._written_files), set(self._overridden_files)
             work()
+            mine = (self.deferred or [])[queued:]
+            self.deferred = mine
+            self.flush(1)
             return (self.log.pages, self.log.rendered, self.log.skipped,
                     self._written_files - written, self._overridden_files - overridden)
 
-        return Background(apart)
-
-    def take_apart(self, job: Background) -> bool:
-        """Merge what `start_apart`'s process wrote; False if it failed (the caller does the
-        work here instead: what it wrote was written atomically, and is written again)."""
-        try:
-            pages, rendered, skipped, written, overridden = job.result()
-        except RenderError as exc:
-            logger.warning("feeds not written in another process, written here: %s", exc)
-            return False
-        both = written & self._written_files
-        if both:
-            raise FileOverwriteFailedError(
-                f'Failed to overwrite "{min(both)}": written both as a feed and as a page')
-        self.log.pages.update(pages)
-        self.log.rendered += rendered
-        self.log.skipped += skipped
-        self._written_files |= written
-        self._overridden_files |= overridden
+        self._apart.append((Background(apart), work))
         return True
+
+    def _take_apart(self) -> None:
+        """Merge what `start_apart`'s processes wrote (waiting for them); the work of one that
+        failed is done here (what it wrote was written atomically, and is written again)."""
+        jobs, self._apart = self._apart, []
+        for job, work in jobs:
+            try:
+                pages, rendered, skipped, written, overridden = job.result()
+            except RenderError as exc:
+                logger.warning("feeds and lists not written in another process, written here: "
+                               "%s", exc)
+                work()
+                continue
+            both = written & self._written_files
+            if both:
+                raise FileOverwriteFailedError(
+                    f'Failed to overwrite "{min(both)}" as Pelican has already written to it '
+                    "previously (once in each of two processes)")
+            self.log.pages.update(pages)
+            self.log.rendered += rendered
+            self.log.skipped += skipped
+            self._written_files |= written
+            self._overridden_files |= overridden
 
     # --- Pelican's interface ----------------------------------------------------------------
     def write_feed(self, elements: Any, context: Any, path: Any = None, url: Any = None,
@@ -472,13 +484,20 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             self.deferred = []
 
     def flush(self, processes: int, *, min_pages: int = MIN_PAGES_PER_PROCESS) -> None:
-        """Render every queued page over `processes` processes, then record what was written."""
-        queued, self.deferred = self.deferred or [], None
-        render_all(self.output_path, [job for job, *_ in queued], processes,
-                   min_pages=min_pages)
-        for _job, rel, key, extra in queued:
-            self.log.rendered += 1
-            self._record(rel, key, extra)
+        """Render every queued page over `processes` processes, then record what was written;
+        then merge what other processes wrote (start_apart), rendering what any work that had
+        to be done here queued."""
+        while True:
+            queued, self.deferred = self.deferred or [], None
+            render_all(self.output_path, [job for job, *_ in queued], processes,
+                       min_pages=min_pages)
+            for _job, rel, key, extra in queued:
+                self.log.rendered += 1
+                self._record(rel, key, extra)
+            if not self._apart:
+                return
+            self.deferred = []
+            self._take_apart()
 
 
 def _normal(name: str) -> bool:

@@ -511,40 +511,48 @@ def test_a_publish_whose_other_process_fails_still_builds_the_site(
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
 
 
-def test_a_publish_writes_the_feeds_in_another_process(
+def test_a_publish_writes_the_feeds_and_lists_in_another_process(
         network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With two processes, a publish writes the articles' feeds in a forked process while
-    it keys the pages: the feeds that show the new post are written there, and the site is
-    what a full build writes."""
-    parent, writers = os.getpid(), tmp_path / "feed-writers"
-    write_feed = IncrementalWriter.write_feed
+    """With two processes, a publish writes the articles' feeds and list pages in a forked
+    process while it writes the article pages itself: the feeds and lists that show the new
+    post are written there, and the site is what a full build writes."""
+    parent, calls = os.getpid(), tmp_path / "calls"
 
-    def noting(self: Any, elements: Any, context: Any, path: Any = None, *args: Any,
-               **kwargs: Any) -> Any:
-        with writers.open("a", encoding="utf-8") as handle:
-            handle.write(f"{os.getpid()} {path}\n")
-        return write_feed(self, elements, context, path, *args, **kwargs)
+    def noting(name: str) -> None:
+        original = getattr(IncrementalWriter, name)
 
-    monkeypatch.setattr(IncrementalWriter, "write_feed", noting)
+        def noted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            what = {"write_feed": 2, "_write_pages": 0}.get(name)  # the file's argument
+            with calls.open("a", encoding="utf-8") as handle:
+                handle.write(f"{name} {os.getpid()} {args[what] if what is not None else '-'}\n")
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(IncrementalWriter, name, noted)
+
+    for name in ("write_feed", "_write_pages", "carry_articles"):
+        noting(name)
     before = tree(network.output)
     update = add_update(network.site, SPEC, comments=2)
     pelican = network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
-    calls = [line.split(" ", 1) for line in writers.read_text(encoding="utf-8").splitlines()]
-    assert calls and all(int(pid) != parent for pid, _path in calls)
-    assert any(path == "feeds/all.atom.xml" for _pid, path in calls)
+    noted = [line.split(" ", 2) for line in calls.read_text(encoding="utf-8").splitlines()]
+    apart = {name for name, pid, _what in noted if int(pid) != parent}
+    here = {name for name, pid, _what in noted if int(pid) == parent}
+    assert apart == {"write_feed", "_write_pages"} and here == {"carry_articles"}
+    assert any(what == "feeds/all.atom.xml" for _name, _pid, what in noted)
     after = tree(network.output)
-    assert {"feeds/all.atom.xml", "feeds/all.rss.xml"} <= changed(before, after)
+    assert {"feeds/all.atom.xml", "feeds/all.rss.xml", "index.html"} <= changed(before, after)
     assert update.new_post_slug in (network.output / "feeds/all.atom.xml").read_text(
         encoding="utf-8")
-    assert "feeds/all.atom.xml" in pelican._writer.log.pages  # merged into this build's log
+    log = pelican._writer.log.pages  # merged into this build's log
+    assert {"feeds/all.atom.xml", "index.html", "archives/index.html"} <= set(log)
     assert after == tree(network.full_build(tmp_path / "full"))
 
 
-def test_feeds_whose_process_fails_are_written_here(
+def test_feeds_and_lists_whose_process_fails_are_written_here(
         network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    """If the feeds' process fails, the publish says so, writes them itself, and the site is
-    what a full build writes."""
+    """If the process writing the feeds and lists fails, the publish says so, writes them
+    itself, and the site is what a full build writes."""
     parent = os.getpid()
     write_feed = IncrementalWriter.write_feed
 
@@ -557,7 +565,7 @@ def test_feeds_whose_process_fails_are_written_here(
     update = add_update(network.site, SPEC, comments=2)
     with caplog.at_level(logging.WARNING):
         network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
-    assert "feeds not written in another process, written here" in caplog.text
+    assert "feeds and lists not written in another process, written here" in caplog.text
     assert "feed disk on fire" in caplog.text
     assert update.new_post_slug in (network.output / "feeds/all.atom.xml").read_text(
         encoding="utf-8")
