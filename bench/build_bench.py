@@ -258,13 +258,13 @@ def ours_command(site: GeneratedSite, output: Path, cache: Path, *,
 def build_stages(cache: Path) -> dict[str, float]:
     """Where the last build into `cache` spent its time (the manifest's stages, as the build's
     log line gives them), by stage; "N pages rendered" is "pages rendered"."""
-    from plugins.incremental.build import MANIFEST_FILE
+    from plugins.incremental.build import MANIFEST_FILE, read_manifest
 
     try:
-        data = json.loads((cache / MANIFEST_FILE).read_text(encoding="utf-8"))
+        data = read_manifest(cache / MANIFEST_FILE)
         return {re.sub(r"^\d+ ", "", str(name)): float(spent)
                 for name, spent in data.get("stages") or []}
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, EOFError, AttributeError) as exc:
         logger.warning("%s: no build stages: %s", cache, exc)
         return {}
 

@@ -514,8 +514,9 @@ def test_a_publish_whose_other_process_fails_still_builds_the_site(
 def test_a_publish_writes_the_feeds_and_lists_in_another_process(
         network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With two processes, a publish writes the articles' feeds and list pages in a forked
-    process while it writes the article pages itself: the feeds and lists that show the new
-    post are written there, and the site is what a full build writes."""
+    process while it writes the article pages and the direct templates itself: the feeds and
+    lists that show the new post are written there, and the site is what a full build
+    writes."""
     parent, calls = os.getpid(), tmp_path / "calls"
 
     def noting(name: str) -> None:
@@ -535,9 +536,14 @@ def test_a_publish_writes_the_feeds_and_lists_in_another_process(
     update = add_update(network.site, SPEC, comments=2)
     pelican = network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
     noted = [line.split(" ", 2) for line in calls.read_text(encoding="utf-8").splitlines()]
-    apart = {name for name, pid, _what in noted if int(pid) != parent}
-    here = {name for name, pid, _what in noted if int(pid) == parent}
-    assert apart == {"write_feed", "_write_pages"} and here == {"carry_articles"}
+    apart = {(name, what.split("/")[0]) for name, pid, what in noted if int(pid) != parent}
+    here = {(name, what.split("/")[0]) for name, pid, what in noted if int(pid) == parent}
+    # feeds and the lists of tags, sectors and members there; article pages and the direct
+    # templates (the home page, the archives…) here
+    assert {("write_feed", "feeds"), ("_write_pages", "tags"), ("_write_pages", "sectors"),
+            ("_write_pages", "members")} <= apart
+    assert ("carry_articles", "-") in here and ("_write_pages", "index.html") in here
+    assert not {what for _name, what in apart} & {what for _name, what in here}
     assert any(what == "feeds/all.atom.xml" for _name, _pid, what in noted)
     after = tree(network.output)
     assert {"feeds/all.atom.xml", "feeds/all.rss.xml", "index.html"} <= changed(before, after)
