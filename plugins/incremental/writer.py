@@ -53,6 +53,10 @@ from .store import NAMES_ATTRIBUTE
 logger = logging.getLogger(__name__)
 
 LIST_KEYS = frozenset({"articles", "dates", "all_articles"})  # numbered pages show their slice
+# A write_file argument a generator may give: what the page shows besides the site and its
+# `articles`, as text (a key: the page is rendered only when it changes). Not passed on to the
+# template.
+SHOWS = "incremental_shows"
 
 
 @dataclass
@@ -250,6 +254,17 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                      str(page.number), newer.url if newer else "-", older.url if older else "-",
                      own, *(article_digest(a) for a in page.object_list))
 
+    def _shown_key(self, name: str, template: Any, context: Mapping[str, Any],
+                   relative_urls: bool, shows: Any, articles: Any) -> str | None:
+        """A page whose generator says what it shows besides the site (SHOWS: a text, such as
+        a group's members with their latest post dates) and its `articles`: keyed by those,
+        the build's date and the articles as lists show them. None: rendered every build."""
+        site = self.site_key(context)
+        if not site or not isinstance(shows, str):
+            return None
+        return _hash(site, "shown", self._today(), name, str(template.name), str(relative_urls),
+                     shows, *(article_digest(a) for a in articles or ()))
+
     def _today(self) -> str:
         """The build's date (build.today): first pages say "quiet for a year" and chart the
         last 12 months."""
@@ -356,9 +371,12 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             self._write_pages(name, template, context, relative_urls, paginated, per_page,
                               override_output, url, kwargs)
             return
+        shows = kwargs.pop(SHOWS, None)
         article = kwargs.get("article")
         if article is None or "page" in kwargs:
-            self._render(name, template, context, relative_urls, override_output, kwargs, None)
+            key = self._shown_key(name, template, context, relative_urls, shows,
+                                  kwargs.get("articles"))
+            self._render(name, template, context, relative_urls, override_output, kwargs, key)
             return
         rel = self._relative(name)
         if not self._claim(rel, override_output):

@@ -65,6 +65,15 @@ class Group:
         return sorted((a for e in self.entries for a in e.articles),
                       key=lambda a: a.date, reverse=True)
 
+    def shows(self, kind: str) -> str:
+        """What the group's page shows besides its latest posts, as text (the page is keyed
+        by it: plugins/incremental renders it again only when this or one of those posts
+        changed): the group, and each member's card (name, link, organisation, feed, "quiet"
+        and latest post date)."""
+        cards = [(e.id, e.name, e.url, e.member.organisation, e.member.feed, e.quiet,
+                  e.latest.isoformat() if e.latest else None) for e in self.entries]
+        return repr((kind, self.slug, self.name, self.url, cards))
+
     def newest(self, count: int) -> list[Any]:
         """`articles[:count]`, merged from the members' lists (each newest first) instead of
         sorting every post of the group: a group page shows 20, whatever the archive."""

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from pelican.generators import Generator
 from pelican.urlwrappers import Author
 
+from plugins.incremental.writer import SHOWS
+
 from .directory import (
     build_entries,
     group_by_organisation,
@@ -101,7 +103,7 @@ class MembersDirectoryGenerator(Generator):
             for group in groups:
                 write(_folder(group.url), group_template, self.context, group=group,
                       group_kind=kind, articles=group.newest(20), url=group.url,
-                      template_name="group")
+                      template_name="group", **{SHOWS: group.shows(kind)})
             index_url = self.settings.get(f"{index_key}_URL", f"{kind}s/")
             write(_folder(index_url), groups_template, self.context, groups=groups,
                   group_kind=kind, url=index_url, template_name="groups")

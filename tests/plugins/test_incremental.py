@@ -34,6 +34,7 @@ import pelicanconf
 from aggregator.state import FeedState, State
 from bench.sitegen import GeneratedSite, SiteSpec, add_update, generate_site
 from plugins.incremental import build as build_module
+from plugins.incremental import render as render_module
 from plugins.incremental import store as store_module
 from plugins.incremental.build import MANIFEST_FILE
 from plugins.incremental.changes import dirty_pages
@@ -576,6 +577,32 @@ def test_feeds_and_lists_whose_process_fails_are_written_here(
     assert update.new_post_slug in (network.output / "feeds/all.atom.xml").read_text(
         encoding="utf-8")
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_group_pages_are_rendered_only_when_what_they_show_changed(
+        network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Organisation and region pages show their members and latest posts: a publish renders
+    those where either changed (the new post's, the commented post's), leaves the others as
+    they are, and writes what a full build writes."""
+    rendered: list[str] = []
+    render_page = render_module.render_page
+    monkeypatch.setattr(render_module, "render_page", lambda output, job: (
+        rendered.append(job.name), render_page(output, job))[1])
+    groups = {str(p.relative_to(network.output)) for folder in ("organisations", "regions")
+              for p in (network.output / folder).glob("*/index.html")}
+    assert len(groups) > 3
+    update = add_update(network.site, SPEC, comments=1)
+    network.build(BUILD_PROCESSES=1)
+    again = {name for name in rendered if name in groups}
+    assert again and again < groups  # some, not all
+    for name in again:
+        text = (network.output / name).read_text(encoding="utf-8")
+        assert update.new_post_slug in text or update.commented_post_slug in text, name
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+    rendered.clear()
+    network.build(BUILD_PROCESSES=1,  # a new day: "quiet for a year" may change
+                  NETWORK_TODAY=datetime(2031, 1, 1, tzinfo=UTC))
+    assert {name for name in rendered if name in groups} == groups
 
 
 def test_a_publish_runs_no_collection_and_leaves_the_collector_as_it_found_it(
