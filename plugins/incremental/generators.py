@@ -290,35 +290,28 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
 
     def generate_output(self, writer: Any) -> None:
         """Pelican's: the feeds, then the pages. In a publish on more than one core, the
-        feeds and the lists' pages (tags, sectors, members, periods) are written in another
-        process (writer.start_apart) while this one writes the article pages and the direct
-        templates, and the other generators go on."""
+        feeds and the topics' pages are written in another process (writer.start_apart)
+        while this one writes the rest (about as long: measured at 20,000 posts) and the
+        other generators go on."""
         write = partial(writer.write_file, relative_urls=self.settings["RELATIVE_URLS"])
         start = getattr(writer, "start_apart", None)
-        if start is not None and start(partial(self._feeds_and_lists, writer, write),
-                                       self.context):
-            self.generate_articles(write)
-            self.generate_direct_templates(write)
-        else:
+        apart = start is not None and start(partial(self._feeds_and_topics, writer, write),
+                                            self.context)
+        if not apart:
             self.generate_feeds(writer)
-            self.generate_articles(write)
-            self.generate_period_archives(write)
-            self.generate_direct_templates(write)
-            self._lists(write)
-        signals.article_writer_finalized.send(self, writer=writer)
-
-    def _feeds_and_lists(self, writer: Any, write: Any) -> None:
-        self.generate_feeds(writer)
+        self.generate_articles(write)
         self.generate_period_archives(write)
-        self._lists(write)
-
-    def _lists(self, write: Any) -> None:
-        """Pelican's generate_pages after the article pages, the periods and the direct
-        templates, in its order."""
-        self.generate_tags(write)
+        self.generate_direct_templates(write)
+        if not apart:
+            self.generate_tags(write)
         self.generate_categories(write)
         self.generate_authors(write)
         self.generate_drafts(write)
+        signals.article_writer_finalized.send(self, writer=writer)
+
+    def _feeds_and_topics(self, writer: Any, write: Any) -> None:
+        self.generate_feeds(writer)
+        self.generate_tags(write)
 
     def generate_tags(self, write: Any) -> None:
         self._write_groups(write, self.tags.items(), "tag", "tag")

@@ -277,11 +277,11 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
     # --- work in another process (a publish) -----------------------------------------------
     def start_apart(self, work: Callable[[], None], context: Mapping[str, Any]) -> bool:
         """In a publish on more than one core (`apart`), run `work` (the articles generator's
-        feeds and lists) in a forked process, which renders the pages it queues itself,
-        while this one goes on with the article pages and the other generators: at 20,000
-        posts the feeds' and lists' checks and pages cost half a second, on a core that had
-        nothing else to do. `flush` merges what it wrote, or runs `work` here if it failed.
-        False: run `work` here now."""
+        feeds and topics) in a forked process, which renders the pages it queues itself,
+        while this one goes on with the other pages and generators: at 20,000 posts the
+        feeds' and topics' checks and pages cost half a second, on a core that had nothing
+        else to do. `flush` merges what it wrote, or runs `work` here if it failed. False:
+        run `work` here now."""
         if not self.apart or not hasattr(os, "fork") or self.deferred is None \
                 or not self._carries(context):
             return False
@@ -314,8 +314,8 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             try:
                 pages, rendered, skipped, written, overridden = job.result()
             except RenderError as exc:
-                logger.warning("feeds and lists not written in another process, written here: "
-                               "%s", exc)
+                logger.warning("feeds and topics not written in another process, written "
+                               "here: %s", exc)
                 work()
                 continue
             both = written & self._written_files

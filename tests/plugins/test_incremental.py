@@ -512,12 +512,11 @@ def test_a_publish_whose_other_process_fails_still_builds_the_site(
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
 
 
-def test_a_publish_writes_the_feeds_and_lists_in_another_process(
+def test_a_publish_writes_the_feeds_and_topics_in_another_process(
         network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With two processes, a publish writes the articles' feeds and list pages in a forked
-    process while it writes the article pages and the direct templates itself: the feeds and
-    lists that show the new post are written there, and the site is what a full build
-    writes."""
+    """With two processes, a publish writes the articles' feeds and topic pages in a forked
+    process while it writes the other pages itself: the feeds and topics that show the new
+    post are written there, and the site is what a full build writes."""
     parent, calls = os.getpid(), tmp_path / "calls"
 
     def noting(name: str) -> None:
@@ -539,12 +538,13 @@ def test_a_publish_writes_the_feeds_and_lists_in_another_process(
     noted = [line.split(" ", 2) for line in calls.read_text(encoding="utf-8").splitlines()]
     apart = {(name, what.split("/")[0]) for name, pid, what in noted if int(pid) != parent}
     here = {(name, what.split("/")[0]) for name, pid, what in noted if int(pid) == parent}
-    # feeds and the lists of tags, sectors and members there; article pages and the direct
-    # templates (the home page, the archives…) here
-    assert {("write_feed", "feeds"), ("_write_pages", "tags"), ("_write_pages", "sectors"),
-            ("_write_pages", "members")} <= apart
-    assert ("carry_articles", "-") in here and ("_write_pages", "index.html") in here
-    assert not {what for _name, what in apart} & {what for _name, what in here}
+    # feeds and the topics' lists there; article pages, the direct templates (the home page,
+    # the archives…), the sectors' and members' lists here
+    assert ("write_feed", "feeds") in apart
+    assert {what for name, what in apart if name == "_write_pages"} == {"tags"}
+    assert {name for name, _what in here} == {"carry_articles", "_write_pages"}
+    assert {("_write_pages", "index.html"), ("_write_pages", "sectors"),
+            ("_write_pages", "members")} <= here
     assert any(what == "feeds/all.atom.xml" for _name, _pid, what in noted)
     after = tree(network.output)
     assert {"feeds/all.atom.xml", "feeds/all.rss.xml", "index.html"} <= changed(before, after)
@@ -555,10 +555,10 @@ def test_a_publish_writes_the_feeds_and_lists_in_another_process(
     assert after == tree(network.full_build(tmp_path / "full"))
 
 
-def test_feeds_and_lists_whose_process_fails_are_written_here(
+def test_feeds_and_topics_whose_process_fails_are_written_here(
         network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    """If the process writing the feeds and lists fails, the publish says so, writes them
+    """If the process writing the feeds and topics fails, the publish says so, writes them
     itself, and the site is what a full build writes."""
     parent = os.getpid()
     write_feed = IncrementalWriter.write_feed
@@ -572,7 +572,7 @@ def test_feeds_and_lists_whose_process_fails_are_written_here(
     update = add_update(network.site, SPEC, comments=2)
     with caplog.at_level(logging.WARNING):
         network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
-    assert "feeds and lists not written in another process, written here" in caplog.text
+    assert "feeds and topics not written in another process, written here" in caplog.text
     assert "feed disk on fire" in caplog.text
     assert update.new_post_slug in (network.output / "feeds/all.atom.xml").read_text(
         encoding="utf-8")
