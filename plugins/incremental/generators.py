@@ -235,15 +235,24 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
                                settings: Any) -> Any:
         """Pelican's, with each period's `articles` (in `articles` order) made in one pass."""
         archives = super()._build_period_archives(sorted_articles, [], settings)
-        for granularity, periods in archives.items():
-            key = _PERIOD_KEYS[granularity]
-            grouped: dict[Any, list[Any]] = defaultdict(list)
+        wanted = [granularity for granularity in _PERIOD_KEYS if archives.get(granularity)]
+        grouped: dict[str, dict[Any, list[Any]]] = {g: defaultdict(list) for g in wanted}
+        if wanted == ["year", "month"]:  # the usual case: one pass, one date per post
+            years, months = grouped["year"], grouped["month"]
             for article in articles:
-                grouped[key(article)].append(article)
-            for archive in periods:
+                date = article.date
+                years[date.year].append(article)
+                months[date.year, date.month].append(article)
+        else:
+            for granularity in wanted:
+                key, periods_of = _PERIOD_KEYS[granularity], grouped[granularity]
+                for article in articles:
+                    periods_of[key(article)].append(article)
+        for granularity in wanted:
+            for archive in archives[granularity]:
                 number = archive["period_num"]
-                archive["articles"] = grouped.get(number[0] if granularity == "year"
-                                                  else tuple(number), [])
+                archive["articles"] = grouped[granularity].get(
+                    number[0] if granularity == "year" else tuple(number), [])
         return archives
 
     def _in_date_order(self, articles: Sequence[Any]) -> list[Any]:

@@ -459,6 +459,7 @@ class ArticleStore:
             assert self._db is not None
             self._rows = {row[0]: row[1:] for row in self._db.execute(
                 "SELECT name, size, mtime, inode, state, url, save_as, own FROM articles")}
+            # (size, mtime, inode, state, url, save_as, own): row[:3] compares with a stamp
         return self._rows
 
     def get(self, name: str, path: str) -> Any | None:
@@ -468,8 +469,9 @@ class ArticleStore:
             return None
         self._seen.add(name)
         stamp = self._stamp(name, path)
-        row = self._kept_rows().pop(name, None)
-        if stamp is None or row is None or tuple(row[:3]) != stamp:
+        rows = self._rows if self._rows is not None else self._kept_rows()
+        row = rows.pop(name, None)
+        if stamp is None or row is None or row[:3] != stamp:
             if row is not None:
                 self._lost(name, row[3])
             self._pending = (name, stamp)
@@ -483,12 +485,13 @@ class ArticleStore:
             self._pending = (name, stamp)
             return None
         state[BODY_ATTRIBUTE] = (self.bodies, name)
-        article.__dict__.update(state)  # LIGHT_ATTRIBUTES and the names of the others
+        if self._extras_valid and row[4] is not None and row[5] is not None \
+                and row[6] is not None:
+            state[URL_ATTRIBUTE], state[SAVE_AS_ATTRIBUTE], state[OWN_ATTRIBUTE] = row[4:]
+            self._extras_kept.add(id(article))
+        article.__dict__ = state  # LIGHT_ATTRIBUTES, the names of the others, the extras
         self.names[id(article)] = (name, stamp)
         self.kept += 1
-        if self._extras_valid and None not in row[4:]:
-            article.__dict__.update(zip(EXTRA_ATTRIBUTES, row[4:], strict=True))
-            self._extras_kept.add(id(article))
         return article
 
     def _lost(self, name: str, state: bytes) -> None:
