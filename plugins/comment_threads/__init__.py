@@ -437,18 +437,18 @@ class CommentThreads:
         """Post slug → (its thread's digest, its count) for every folder whose listing is
         the one the folder cache kept: what `thread_and_digest` would work out for each, done
         ahead in another process (compare_ahead)."""
-        entries = self.folder_cache.entries
-        stamped = self.folder_cache.path is not None
+        cache = self.folder_cache
+        stamped = cache.path is not None
         found: dict[str, tuple[str | None, int]] = {}
         for slug, folder in self.folders().items():
-            entry = entries.get(slug)
+            entry = cache.entries.get(slug)
             if entry is None:
                 continue
             key = self.listing(folder, stamps=stamped)
             if key is None:
                 continue
             text = repr(key)
-            if text == entry[0]:
+            if text == cache.kept_listing(slug):
                 found[slug] = (_digest(text) if stamped else None, entry[1])
         return found
 

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 CACHE_FILE = "comment_folders.sqlite3"
 CACHE_VERSION = "2"
+FEW_LISTINGS = 64  # listings read one by one before all are read at once (kept_listing)
 Listing = tuple[tuple[str, int, int], ...]  # (name, size, mtime_ns) of each .md file, sorted
 Row = tuple[Any, ...]  # a comment's fields, in the node type's order, unthreaded
 
@@ -119,7 +120,9 @@ class FolderCache:
         self.signature = signature
         self.node_type = node_type
         self.names = [f.name for f in fields(node_type)]
-        self.entries: dict[str, tuple[str, int]] = {}  # slug → (repr of listing, count), kept
+        # slug → (repr of listing, None until read: kept_listing), count), kept
+        self.entries: dict[str, tuple[str | None, int]] = {}
+        self._asked = 0  # listings read one by one (kept_listing)
         self.used: set[str] = set()  # folders this build found unchanged or put
         self.new: dict[str, tuple[Listing, list[Row]]] = {}  # put in this build
         self._reader: _Reader | None = None
@@ -160,14 +163,38 @@ class FolderCache:
         return {"version": CACHE_VERSION, "signature": self.signature,
                 "fields": ",".join(self.names)}
 
-    def _kept_in(self, db: sqlite3.Connection) -> dict[str, tuple[str, int]] | None:
+    def _kept_in(self, db: sqlite3.Connection, *, listings: bool = True
+                 ) -> dict[str, tuple[str | None, int]] | None:
         """Slug → (repr of listing, count) of every folder `db` keeps; None if it keeps them
-        for other code or settings."""
+        for other code or settings. Without `listings`, each listing is None until
+        `kept_listing` reads it (a publish compares them in another process: compare_ahead)."""
         meta = dict(db.execute("SELECT name, value FROM meta"))
         if any(meta.get(k) != v for k, v in self._meta().items()):
             return None
+        if not listings:
+            return {slug: (None, count)
+                    for slug, count in db.execute("SELECT slug, count FROM folders")}
         return {slug: (listing, count) for slug, listing, count
                 in db.execute("SELECT slug, listing, count FROM folders")}
+
+    def kept_listing(self, slug: str) -> str | None:
+        """The repr of the listing kept for `slug`: read alone for the first few folders
+        asked, then all at once (a build that compares every folder here)."""
+        entry = self.entries.get(slug)
+        if entry is None or entry[0] is not None or self._db is None:
+            return entry[0] if entry is not None else None
+        self._asked += 1
+        if self._asked <= FEW_LISTINGS:
+            row = self._db.execute("SELECT listing FROM folders WHERE slug = ?",
+                                   (slug,)).fetchone()
+            text = row[0] if row is not None else None
+            self.entries[slug] = (text, entry[1])
+            return text  # type: ignore[no-any-return]
+        for kept, text in self._db.execute("SELECT slug, listing FROM folders"):
+            count = self.entries.get(kept)
+            if count is not None and count[0] is None:
+                self.entries[kept] = (text, count[1])
+        return self.entries[slug][0]
 
     def _open(self, path: Path, *, load: bool) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +202,7 @@ class FolderCache:
         try:
             db.executescript(_SCHEMA)
             db.execute("PRAGMA synchronous = OFF")  # a cache: a crash costs a re-read, no more
-            kept = self._kept_in(db) if load else None
+            kept = self._kept_in(db, listings=False) if load else None
             if kept is None:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("DELETE FROM folders")
@@ -196,8 +223,8 @@ class FolderCache:
         if slug in self.new:
             listing, rows = self.new[slug]
             return Kept(len(rows), rows=rows) if listing == key else None
-        entry = self.entries.get(slug)
-        if entry is None or entry[0] != (repr(key) if text is None else text):
+        listed = self.kept_listing(slug)
+        if listed is None or listed != (repr(key) if text is None else text):
             return None
         return self.kept(slug)
 

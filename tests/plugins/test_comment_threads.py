@@ -30,6 +30,7 @@ from plugins.comment_threads import (
     link_nodes,
     unchanged_folders_ahead,
 )
+from plugins.comment_threads.foldercache import FEW_LISTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "plugins" / "comment_threads" / "README.md"
@@ -462,3 +463,37 @@ def test_a_damaged_folder_cache_is_rebuilt(tmp_path: Path,
     first.folder_cache.save()
     kept = CommentThreads(settings).thread("post")
     assert kept._roots is None and kept.count == 1 and [n.slug for n in kept] == ["a"]
+
+
+def test_kept_listings_are_read_when_compared_one_by_one_then_all_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder cache reads a kept folder's listing only when a folder is compared here:
+    the first FEW_LISTINGS one by one (a publish whose other process compared the rest), then
+    all of them in one query. Every unchanged folder is found unchanged either way."""
+    posts = [f"post-{n:03d}" for n in range(FEW_LISTINGS + 6)]
+    for post in posts:
+        folder = tmp_path / "comments" / post
+        folder.mkdir(parents=True)
+        (folder / "c.md").write_text("Author: A\nDate: 2026-03-01 09:00:00+00:00\nSlug: c\n\n"
+                                     f"On {post}.\n", encoding="utf-8")
+    settings = {"PATH": str(tmp_path), "MARKDOWN": {}, "CACHE_CONTENT": True,
+                "LOAD_CONTENT_CACHE": True, "CACHE_PATH": str(tmp_path / "cache")}
+    first = CommentThreads(settings)
+    digests = {post: first.thread_and_digest(post)[1] for post in posts}
+    first.folder_cache.save()
+
+    reads: list[str] = []
+    original = CommentThreads.read
+    monkeypatch.setattr(CommentThreads, "read",
+                        lambda self, path: reads.append(path.parent.name) or original(self, path))
+    second = CommentThreads(settings)
+    entries = second.folder_cache.entries
+    assert set(entries) == set(posts) and all(text is None for text, _n in entries.values())
+    for post in posts[:FEW_LISTINGS]:
+        assert second.thread_and_digest(post)[1] == digests[post]
+    assert sum(text is not None for text, _n in entries.values()) == FEW_LISTINGS
+    assert second.thread_and_digest(posts[-1])[1] == digests[posts[-1]]
+    assert all(text is not None for text, _n in entries.values())  # the rest, at once
+    assert [second.thread_and_digest(post)[1] for post in posts] == \
+        [digests[post] for post in posts]
+    assert reads == []  # every folder came from the cache
