@@ -63,11 +63,9 @@ def article_signature(article: Any) -> str | None:
     comments = getattr(article, "comments_digest", None)
     if not isinstance(comments, str) or not comments:
         return None
-    newer = getattr(article, "newer_article", None)
-    older = getattr(article, "older_article", None)
-    return "".join((own_digest(article)[:PART], _part(comments),
-                    own_digest(newer)[:PART] if newer is not None else _NONE,
-                    own_digest(older)[:PART] if older is not None else _NONE))
+    return "".join((_own_part(article), _part(comments),
+                    _own_part(getattr(article, "newer_article", None)),
+                    _own_part(getattr(article, "older_article", None))))
 
 
 def unchanged_posts(articles: Iterable[Any], previous: Mapping[str, list[Any]],
@@ -77,9 +75,8 @@ def unchanged_posts(articles: Iterable[Any], previous: Mapping[str, list[Any]],
     are as the last build recorded them on their article page; and, for each post whose page
     has the signature the last build recorded, that page (relative path) and its entry.
 
-    One pass over every published post of a publish: what `article_signature` works out, read
-    straight from each article's state (a function call per value cost a fifth of a second at
-    20,000 posts)."""
+    One pass over every published post of a publish (about 0.1 s at 20,000 posts): what
+    `article_signature` works out, read straight from each article's state."""
     same_own: set[int] = set()
     same: set[int] = set()
     pages: dict[int, tuple[str, list[Any]]] = {}
