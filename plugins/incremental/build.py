@@ -193,8 +193,9 @@ class Manifest:
 def read_manifest(path: Path) -> Any:
     """A manifest's data, as Manifest.save wrote it. It is kept with marshal, not JSON: at
     20,000 posts its 35,000 pages cost a publish a tenth of a second as JSON, read and
-    written. marshal's format may change with Python's version: a manifest another version
-    wrote is unreadable (ValueError, EOFError, TypeError), and the build is a full one."""
+    written. A file marshal cannot read (damaged, or from a Python whose marshal format
+    differs) raises ValueError, EOFError or TypeError: Manifest.load makes that a full
+    build."""
     return marshal.loads(path.read_bytes())  # noqa: S302 - our own file, in CACHE_PATH
 
 

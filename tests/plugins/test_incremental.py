@@ -225,6 +225,19 @@ def test_a_failed_build_is_followed_by_a_full_one(network: Network,
     assert pelican._writer.log.skipped == 0 and pelican._writer.log.rendered > 100
 
 
+@pytest.mark.parametrize("damage", [b"", b"\x00not a manifest", b"\xfb\x05\x00"])
+def test_an_unreadable_manifest_means_a_full_build(network: Network, damage: bytes,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A manifest that cannot be read (cut short, damaged, written by a Python whose marshal
+    format differs) is said so in the log, and the build renders everything."""
+    (network.cache / MANIFEST_FILE).write_bytes(damage)
+    with caplog.at_level(logging.WARNING, logger="plugins.incremental.build"):
+        pelican = network.build()
+    assert "build manifest unreadable, full build" in caplog.text
+    assert pelican._writer.log.skipped == 0 and pelican._writer.log.rendered > 100
+    assert not hasattr(network.build(), "_writer")  # written again: nothing new, nothing run
+
+
 def test_posts_read_and_pages_rendered_on_two_processes_are_the_same(
         network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Posts read on two processes, comment folders in another while Pelican reads the posts,
