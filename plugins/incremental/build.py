@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,20 @@ def remove_stale(output: Path, before: Mapping[str, Any], now: Mapping[str, Any]
     return removed
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a build takes from the last one, for Pelican's hooks that take no arguments
+    (`_get_writer`) and for the manifest it saves."""
+
+    previous: Mapping[str, list[Any]]  # pages it may skip, keyed as `base_key` says (none: full)
+    base_key: str
+    check: OutputCheck | None  # is each page the last build wrote still there
+    carry_from: tuple[str, str] = ("", "")  # the last build's page site key and date
+    stale_from: Mapping[str, list[Any]] = field(default_factory=dict)  # all it wrote
+    apart: str = ""  # the content folder walked in another process
+    listing: ContentListing | None = None  # this build's walk (it gives `apart`'s digest)
+
+
 class IncrementalPelican(Pelican):  # type: ignore[misc]
     """Pelican with a nothing-new shortcut, a skipping writer and stale-page removal."""
 
@@ -308,7 +323,6 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         self.settings[LISTING_KEY] = listing  # one walk of the content folder for all
         self._background: list[Background] = []
         previous = manifest.pages if manifest.site_key == base_key else {}
-        self._apart = (apart, listing)  # the manifest keeps the digest of `apart`
         if not previous:
             # A build from scratch, or settings, theme or code changed (or the last build
             # failed): caches made by other code or settings are not trusted.
@@ -325,9 +339,9 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         # The article store (store.py) keeps articles for this code and settings; what it
         # keeps of finished articles (URLs, digests) also needs the same registry.
         self.settings[STORE_KEYS] = (base_key, _hash(base_key, self._registry_stamp()))
-        self._incremental = (previous, base_key, check)
-        self._carry_from = (manifest.page_site_key, manifest.today) if previous else ("", "")
-        self._stale_from = manifest.pages  # what the last build wrote, whatever its keys
+        self._plan = _Plan(previous, base_key, check,
+                           (manifest.page_site_key, manifest.today) if previous else ("", ""),
+                           manifest.pages, apart, listing)
         self._removed = 0
         signals.all_generators_finalized.connect(self._keep_generators, weak=False)
         marks = {signals.article_generator_pretaxonomy: "posts read",
@@ -407,11 +421,12 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)
         page_site_key, built_on = writer.carried_from()
-        apart, listing = self._apart
+        plan = self._plan
         manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts(),
                       page_site_key=page_site_key, today=built_on,
                       stages=self._stages.spent(),
-                      apart=listing.part_digest(apart) if apart else "")
+                      apart=plan.listing.part_digest(plan.apart)
+                      if plan.apart and plan.listing is not None else "")
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 
@@ -532,11 +547,12 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         """The writer queues pages while the generators run; right after the last generator's
         output (before `finalized`, whose plugins read the output folder) it renders them on
         BUILD_PROCESSES processes."""
-        previous, base_key, check = getattr(self, "_incremental", ({}, "", None))
-        previous_site, previous_today = getattr(self, "_carry_from", ("", ""))
+        plan = getattr(self, "_plan", None) or _Plan({}, "", None)
+        previous_site, previous_today = plan.carry_from
         writer = IncrementalWriter(self.output_path, settings=self.settings,
-                                   previous=previous, site_key=base_key, check=check,
-                                   previous_site=previous_site, previous_today=previous_today)
+                                   previous=plan.previous, site_key=plan.base_key,
+                                   check=plan.check, previous_site=previous_site,
+                                   previous_today=previous_today)
         self._writer = writer
         writer.apart = self._processes()[0] > 1  # in a publish (writer.start_apart)
         outputs = [g for g in getattr(self, "_generators", []) if hasattr(g, "generate_output")]
@@ -551,8 +567,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 self._mark("output keyed or carried")
                 writer.flush(processes, min_pages=min_pages)
                 # before `finalized`: the sitemap plugin lists what is in the folder then
-                self._removed = remove_stale(Path(self.output_path),
-                                             getattr(self, "_stale_from", {}), writer.log.pages)
+                self._removed = remove_stale(Path(self.output_path), plan.stale_from,
+                                             writer.log.pages)
                 self._mark(f"{writer.log.rendered} pages rendered")
 
             last.generate_output = generate_output
