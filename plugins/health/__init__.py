@@ -51,10 +51,16 @@ class HealthGenerator(Generator):  # type: ignore[misc]
                         for member, (date, count) in (self.settings.get(NEWEST_POSTS)
                                                       or {}).items()
                         for _ in range(int(count))]
-        for article in articles:
-            member_id = getattr(article, "member", None)
-            if isinstance(member_id, str):
-                by_member[member_id].append(article)
+        directory = self.context.get("network_members_by_id")
+        if isinstance(directory, dict) and self.context.get("articles") is not None:
+            # members_directory has each registry member's posts already (newest first)
+            by_member.update((member, list(entry.articles))
+                             for member, entry in directory.items())
+        else:
+            for article in articles:
+                member_id = getattr(article, "member", None)
+                if isinstance(member_id, str):
+                    by_member[member_id].append(article)
         path = state_path(self.settings)
         self.snapshot = read_state(path)
         self.rows = network_health(load_registry(self.settings), self.snapshot.feeds,

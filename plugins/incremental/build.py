@@ -477,6 +477,10 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         build made only from the state needs of the posts (plugins/health shows both)."""
         for generator in getattr(self, "_generators", []):
             if isinstance(generator, ArticlesGenerator):
+                directory = generator.context.get("network_members_by_id")
+                if isinstance(directory, dict):  # members_directory: posts newest first
+                    return {member: [entry.articles[0].date.isoformat(), len(entry.articles)]
+                            for member, entry in directory.items() if entry.articles}
                 posts: dict[str, list[Any]] = {}
                 for article in generator.articles:
                     member = getattr(article, "member", None)

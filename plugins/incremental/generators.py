@@ -339,12 +339,16 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         # where lists may have lost a post (changes.py); not known without the store
         self.settings[LOST_DATES_KEY] = self.store.lost_dates if self.store.active else None
         self.settings[IN_PLACE_KEY] = self.store.in_place
+        remembering: dict[type, type | None] = {}  # each class looked at once
         for article in self.every_article():
             cls = type(article)
-            if isinstance(getattr(cls, "url", None), property) and \
-                    isinstance(getattr(cls, "save_as", None), property):
-                article.__class__ = _remembering(cls)  # type: ignore[arg-type]
-
+            kind = remembering.get(cls, cls)
+            if kind is cls:
+                kind = remembering[cls] = _remembering(cls) if isinstance(
+                    getattr(cls, "url", None), property) and isinstance(
+                    getattr(cls, "save_as", None), property) else None
+            if kind is not None:
+                article.__class__ = kind
 
     def every_article(self) -> list[Any]:
         """Published, hidden and draft articles and their translations, each once."""
