@@ -408,6 +408,9 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 job.close()
             if self._ahead is not None:
                 self._ahead.close(stop=True)  # what nobody asked for is not waited for
+            writer = getattr(self, "_writer", None)
+            if writer is not None:
+                writer.close_apart()  # after a failure: its other process, not merged
             stores = [g for g in getattr(self, "_generators", [])
                       if isinstance(getattr(g, "store", None), ArticleStore)]
             for generator in stores:  # after a failure: closed, not updated

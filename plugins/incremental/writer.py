@@ -306,6 +306,13 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         self._apart.append((Background(apart), work))
         return True
 
+    def close_apart(self) -> None:
+        """Wait for any process `start_apart` began that `flush` did not merge (the build
+        failed before it) and remove its files."""
+        jobs, self._apart = self._apart, []
+        for job, _work in jobs:
+            job.close()
+
     def _take_apart(self) -> None:
         """Merge what `start_apart`'s processes wrote (waiting for them); the work of one that
         failed is done here (what it wrote was written atomically, and is written again)."""

@@ -592,6 +592,29 @@ def test_feeds_and_topics_whose_process_fails_are_written_here(
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
 
 
+def test_a_publish_that_fails_waits_for_its_other_process(
+        network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A publish that fails after handing the feeds to another process waits for that
+    process (and removes its files) before it reports the failure; the next build is full."""
+    closed: list[bool] = []
+    close = render_module.Background.close
+    monkeypatch.setattr(render_module.Background, "close", lambda self: (
+        closed.append(self._done), close(self))[1])
+
+    def broken(self: Any, write: Any) -> None:
+        raise RuntimeError("article pages on fire")
+
+    add_update(network.site, SPEC, comments=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(NetworkArticlesGenerator, "generate_articles", broken)
+        with pytest.raises(RuntimeError, match="article pages on fire"):
+            network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
+    assert False in closed  # a job nobody collected, waited for
+    assert not (network.cache / MANIFEST_FILE).exists()
+    pelican = network.build()
+    assert pelican._writer.log.skipped == 0
+
+
 def test_group_pages_are_rendered_only_when_what_they_show_changed(
         network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Organisation and region pages show their members and latest posts: a publish renders
