@@ -59,12 +59,6 @@ class Group:
     entries: tuple[MemberEntry, ...]
     subgroups: tuple[Group, ...] = ()
 
-    @property
-    def articles(self) -> list[Any]:
-        """All posts of the group's members, newest first."""
-        return sorted((a for e in self.entries for a in e.articles),
-                      key=lambda a: a.date, reverse=True)
-
     def shows(self, kind: str) -> str:
         """What the group's page shows besides its latest posts, as text (the page is keyed
         by it: plugins/incremental renders it again only when this or one of those posts
@@ -75,8 +69,9 @@ class Group:
         return repr((kind, self.slug, self.name, self.url, cards))
 
     def newest(self, count: int) -> list[Any]:
-        """`articles[:count]`, merged from the members' lists (each newest first) instead of
-        sorting every post of the group: a group page shows 20, whatever the archive."""
+        """The group's `count` newest posts (of equal dates, the earlier member's first),
+        merged from the members' lists (each newest first) instead of sorting every post of
+        the group: a group page shows 20, whatever the archive."""
         return list(islice(merge(*(e.articles for e in self.entries), key=_DATE,
                                  reverse=True), count))
 
