@@ -237,17 +237,10 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         archives = super()._build_period_archives(sorted_articles, [], settings)
         wanted = [granularity for granularity in _PERIOD_KEYS if archives.get(granularity)]
         grouped: dict[str, dict[Any, list[Any]]] = {g: defaultdict(list) for g in wanted}
-        if wanted == ["year", "month"]:  # the usual case: one pass, one date per post
-            years, months = grouped["year"], grouped["month"]
-            for article in articles:
-                date = article.date
-                years[date.year].append(article)
-                months[date.year, date.month].append(article)
-        else:
-            for granularity in wanted:
-                key, periods_of = _PERIOD_KEYS[granularity], grouped[granularity]
-                for article in articles:
-                    periods_of[key(article)].append(article)
+        keys = [(_PERIOD_KEYS[g], grouped[g]) for g in wanted]
+        for article in articles:  # one pass for every granularity
+            for key, periods_of in keys:
+                periods_of[key(article)].append(article)
         for granularity in wanted:
             for archive in archives[granularity]:
                 number = archive["period_num"]

@@ -409,8 +409,6 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
             return carried
         written, overridden = self._written_files, self._overridden_files
         same_pages = self._unchanged_posts(context)[2]  # the published posts' pages
-        root = os.path.join(self._output_root, "")  # ends with one separator
-        intact, pages = self.check.intact, self.log.pages
         for article in articles:
             state = article.__dict__
             if "override_save_as" in state or "override_save_as" in state.get(
@@ -418,21 +416,18 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                 continue
             found = same_pages.get(id(article))
             if found is not None:  # its signature is the recorded one
-                rel, before = found
-                if not before[0] or not intact(rel):  # as _kept() says
-                    continue
+                rel, before = found[0], self._kept(found[0])
             else:  # a hidden post, a translation
                 rel = self._rel(article.save_as)
                 before = self._recorded(rel, article_signature(article), context)
-                if before is None:
-                    continue
-            path = root + rel  # rel is normal: what os.path.join gives
+            if before is None:
+                continue
+            path = os.path.join(self._output_root, rel)
             if path in written or path in overridden:
                 continue  # write_file says what Pelican says of a second write
             written.add(path)
-            pages[rel] = before[:3]  # what _keep() records, without a call per post
+            self._keep(rel, before, before[2])
             carried.add(id(article))
-        self.log.skipped += len(carried)
         return carried
 
     def _write_pages(self, name: str, template: Any, context: Mapping[str, Any],
