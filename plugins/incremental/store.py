@@ -476,8 +476,7 @@ class ArticleStore:
             return None
         self._seen.add(name)
         stamp = self._stamp(name, path)
-        rows = self._rows if self._rows is not None else self._kept_rows()
-        row = rows.pop(name, None)
+        row = self._kept_rows().pop(name, None)
         if stamp is None or row is None or row[:3] != stamp:
             if row is not None:
                 self._lost(name, row[3])
@@ -492,9 +491,8 @@ class ArticleStore:
             self._pending = (name, stamp)
             return None
         state[BODY_ATTRIBUTE] = (self.bodies, name)
-        if self._extras_valid and row[4] is not None and row[5] is not None \
-                and row[6] is not None:
-            state[URL_ATTRIBUTE], state[SAVE_AS_ATTRIBUTE], state[OWN_ATTRIBUTE] = row[4:]
+        if self._extras_valid and None not in row[4:]:
+            state.update(zip(EXTRA_ATTRIBUTES, row[4:], strict=True))
             self._extras_kept.add(id(article))
         article.__dict__ = state  # LIGHT_ATTRIBUTES, the names of the others, the extras
         self.names[id(article)] = (name, stamp)
