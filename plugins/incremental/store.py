@@ -390,6 +390,7 @@ class ArticleStore:
         self._pending: tuple[str, Stamp | None] | None = None  # a file being read: its stamp
         self._seen: set[str] = set()
         self._rows: dict[str, tuple[Any, ...]] | None = None  # name → kept row, once read
+        self._ready: dict[str, tuple[Any, Stamp, bool]] | None = None  # _made_ahead
         self._shared: dict[Any, Any] = {}  # tags, categories, time zones: one of each
         self._references = _References(self.refs, self._shared)
         self._extras_kept: set[int] = set()  # articles whose extras came from the store
@@ -469,12 +470,55 @@ class ArticleStore:
             # (size, mtime, inode, state, url, save_as, own): row[:3] compares with a stamp
         return self._rows
 
+    def _made_ahead(self) -> dict[str, tuple[Any, Stamp, bool]]:
+        """Name → (article, stamp, extras kept) for every kept row whose file the listing
+        shows unchanged, made in one pass when the generator asks for its first post: the
+        same work as `get` does per post, without a call chain per post (at 20,000 posts,
+        a fifth of a second of a publish). Anything unusable here is left to `get`."""
+        ready: dict[str, tuple[Any, Stamp, bool]] = {}
+        listing = self.listing
+        if listing is None or os.sep != "/":
+            return ready
+        load = self._references.load
+        kinds: dict[type, type] = {}
+        bodies, extras_valid = self.bodies, self._extras_valid
+        vouches, stamp_of = listing.vouches_for, listing.file
+        for name, row in self._kept_rows().items():
+            if not vouches(name) or stamp_of(name) != row[:3]:
+                continue
+            try:
+                cls, state = load(row[3])
+                kind = kinds.get(cls)
+                if kind is None:
+                    kind = kinds[cls] = _lazy(cls)
+                article = kind.__new__(kind)
+            except Exception:  # noqa: BLE001, S112 - `get` tries again and says why
+                continue
+            state[BODY_ATTRIBUTE] = (bodies, name)
+            extras = extras_valid and None not in row[4:]
+            if extras:
+                state.update(zip(EXTRA_ATTRIBUTES, row[4:], strict=True))
+            article.__dict__ = state
+            ready[name] = (article, row[:3], extras)
+        return ready
+
     def get(self, name: str, path: str) -> Any | None:
         """The article made from `name` (at `path`) by an earlier build, if the file is the
         same; None: read it (and `put` the result)."""
         if self._db is None:
             return None
         self._seen.add(name)
+        if self._ready is None:
+            self._ready = self._made_ahead()
+        made = self._ready.pop(name, None)
+        if made is not None:
+            article, stamp, extras = made
+            del self._kept_rows()[name]
+            if extras:
+                self._extras_kept.add(id(article))
+            self.names[id(article)] = (name, stamp)
+            self.kept += 1
+            return article
         stamp = self._stamp(name, path)
         row = self._kept_rows().pop(name, None)
         if stamp is None or row is None or row[:3] != stamp:

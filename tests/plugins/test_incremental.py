@@ -318,6 +318,24 @@ def test_a_damaged_article_store_costs_a_reread_not_the_build(
     assert tree(network.output) == tree(network.full_build(tmp_path / "full2"))
 
 
+def test_a_damaged_kept_post_is_read_from_its_file(
+        network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """One kept row that no longer unpickles (all kept posts are made in one pass before the
+    first is asked for): that post is read from its file, with a warning naming it; the
+    others still come from the store."""
+    import sqlite3
+    with sqlite3.connect(network.cache / STORE_FILE) as db:
+        name, = db.execute("SELECT name FROM articles ORDER BY name LIMIT 1").fetchone()
+        db.execute("UPDATE articles SET state = ? WHERE name = ?", (b"\x80\x05broken", name))
+    db.close()
+    add_update(network.site, SPEC, comments=1)
+    with caplog.at_level(logging.INFO, logger="plugins.incremental"):
+        network.build()
+    assert f"{name}: kept article unusable, read again" in caplog.text
+    assert f"Posts: 3 read, {SPEC.posts - 2} unchanged since the last build" in caplog.text
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
 def test_a_new_day_renders_the_pages_that_show_the_date(network: Network,
                                                         tmp_path: Path) -> None:
     """A year on with nothing new, members are "quiet" and charts move: first pages of
