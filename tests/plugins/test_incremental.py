@@ -37,7 +37,7 @@ from plugins.incremental import build as build_module
 from plugins.incremental import render as render_module
 from plugins.incremental import store as store_module
 from plugins.incremental.build import MANIFEST_FILE
-from plugins.incremental.changes import dirty_pages
+from plugins.incremental.changes import article_signature, dirty_pages, unchanged_posts
 from plugins.incremental.generators import NetworkArticlesGenerator
 from plugins.incremental.listing import LISTING_KEY, ContentListing
 from plugins.incremental.pagination import StablePaginator
@@ -819,6 +819,43 @@ def test_a_publish_uses_the_templates_compiled_before(network: Network,
 
 
 # --- carrying pages over unkeyed (changes.py) --------------------------------------------------
+class Post:
+    """What unchanged_posts reads of an article: its page, digests and neighbours."""
+
+    def __init__(self, number: int) -> None:
+        self.save_as = f"posts/{number}/index.html"
+        self._incremental_own = hashlib.sha256(f"own {number}".encode()).hexdigest()
+        self.comments_digest = hashlib.sha256(f"thread {number}".encode()).hexdigest()
+        self.newer_article: Post | None = None
+        self.older_article: Post | None = None
+
+
+def test_unchanged_posts_are_those_whose_page_has_the_recorded_signature() -> None:
+    """Posts changed, commented, moved between neighbours, new, without a record or a thread
+    digest: a page is carried over exactly when `article_signature` is what the last build
+    recorded beside it."""
+    posts = [Post(n) for n in range(12)]
+    for newer, older in zip(posts, posts[1:], strict=False):
+        newer.older_article, older.newer_article = older, newer
+    previous = {p.save_as: ["key", 10, article_signature(p)] for p in posts}
+    posts[2]._incremental_own = "changed" * 8  # its page, and its neighbours', change
+    posts[5].comments_digest = "new thread" * 7  # its page only
+    posts[8].comments_digest = ""  # not known: keyed
+    del previous[posts[10].save_as]  # no record
+    previous[posts[11].save_as][2] = "short"  # not a signature
+    rel = str
+    same_own, same, pages = unchanged_posts(posts, previous, rel)
+    expected = {id(p) for p in posts if p.save_as in previous
+                and article_signature(p) == previous[p.save_as][2]}
+    assert set(pages) == expected
+    assert {posts.index(p) for p in posts if id(p) in pages} == {0, 4, 6, 7, 9}
+    assert all(pages[id(p)] == (p.save_as, previous[p.save_as]) for p in posts
+               if id(p) in pages)
+    assert {posts.index(p) for p in posts if id(p) in same_own} == \
+        {0, 1, 3, 4, 5, 6, 7, 8, 9}
+    assert {posts.index(p) for p in posts if id(p) in same} == {0, 1, 3, 4, 6, 7, 9}
+
+
 @dataclass
 class Dated:
     date: int
