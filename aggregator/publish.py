@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 LOCK_NAME = "publish.lock"
 LOG_NAME = "publish.log"
+LINKS_CACHE_NAME = "linkcheck.cache"  # in var/: each page's links, for the next link check
 HOLDER_WAIT = 2.0  # seconds: how long an empty lock file is read again (see _holder)
 
 
@@ -120,10 +121,11 @@ def _command(name: str, command: Sequence[str], log: RunLog, cwd: Path,
                         f"{log.path}")
 
 
-def _link_check(output: Path, content: Path, site_url: str, log: RunLog) -> None:
+def _link_check(output: Path, content: Path, site_url: str, log: RunLog, cache: Path) -> None:
     started = time.monotonic()
     print(f"==> link check: {output} (SITEURL {site_url or 'empty'})", flush=True)
-    report = check_links(output, site_url=site_url, member_urls=feed_text_urls(content))
+    report = check_links(output, site_url=site_url,
+                         member_urls=lambda: feed_text_urls(content), cache=cache)
     elapsed = time.monotonic() - started
     summary = (f"link check: exit {0 if report.ok else 1} in {elapsed:.1f} s "
                f"({report.links} internal links on {report.pages} pages, "
@@ -190,7 +192,7 @@ def publish(root: Path, options: PublishOptions | None = None) -> None:
                                "-o", str(output), "--fatal", "errors"], log, root, env)
             _command("search index", [sys.executable, "-m", "pagefind", "--site", str(output)],
                      log, root, env)
-            _link_check(output, settings.content_dir, site_url, log)
+            _link_check(output, settings.content_dir, site_url, log, var / LINKS_CACHE_NAME)
         except BaseException as exc:  # logged, then raised again: the log must say how it ended
             reason = str(exc).splitlines()[0].rstrip(":") if str(exc) else type(exc).__name__
             log.write(f"publish failed after {time.monotonic() - started:.1f} s: {reason}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,63 @@ def test_a_missing_output_or_a_bad_siteurl_is_an_error(tmp_path: Path) -> None:
         check_links(tmp_path / "missing")
     with pytest.raises(AggregatorError, match="SITEURL 'network.example'"):
         check_links(tmp_path, site_url="network.example")
+
+
+# --- links kept between runs (make publish keeps them in var/) -----------------------------------
+def _same_as_without_cache(output: Path, cache: Path, site_url: str = SITE) -> object:
+    report = check_links(output, site_url=site_url, cache=cache)
+    assert report == check_links(output, site_url=site_url)
+    return report
+
+
+def test_kept_links_are_checked_against_the_output_as_it_is_now(
+        output: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Only pages written since the last run are parsed; every kept link is resolved again,
+    so a page that went breaks the links to it on pages that did not change."""
+    cache = tmp_path / "var" / "linkcheck.cache"
+    write(output, {"members/index.html": page('<a href="/about/">a</a>', '<a href="/café/">c</a>')})
+    first = _same_as_without_cache(output, cache)
+    assert first.ok and cache.is_file()  # type: ignore[attr-defined]
+    with caplog.at_level(logging.INFO, logger="aggregator.linkcheck"):
+        again = check_links(output, site_url=SITE, cache=cache)
+    assert again == first and "(0 parsed, the others kept)" in caplog.text
+    (output / "about" / "index.html").unlink()  # kept pages link to it
+    write(output, {"new/index.html": page('<a href="/gone/">g</a>')})  # a page written since
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="aggregator.linkcheck"):
+        report = check_links(output, site_url=SITE, cache=cache)
+    assert "(1 parsed, the others kept)" in caplog.text
+    assert broken(report) == [("index.html", "about/"), ("members/index.html", "/about/"),
+                              ("new/index.html", "/gone/")]
+    assert report == check_links(output, site_url=SITE)
+    write(output, {"new/index.html": page('<a href="/members/">now fine</a>', "<p>longer</p>")})
+    assert broken(_same_as_without_cache(output, cache)) == [
+        ("index.html", "about/"), ("members/index.html", "/about/")]
+
+
+def test_an_unusable_or_other_sites_cache_only_costs_a_full_parse(
+        output: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = tmp_path / "linkcheck.cache"
+    write(output, {"x/index.html": page('<a href="https://other.example/about/">o</a>')})
+    assert check_links(output, site_url=SITE, cache=cache).links == 2  # x's link: external
+    # kept for network.example; on other.example the same link is the site's own (and resolves)
+    other = _same_as_without_cache(output, cache, "https://other.example")
+    assert other.links == 3  # type: ignore[attr-defined]
+    cache.write_bytes(b"\x00not marshal")
+    with caplog.at_level(logging.WARNING, logger="aggregator.linkcheck"):
+        report = _same_as_without_cache(output, cache)
+    assert "link check cache unreadable, every page is parsed" in caplog.text
+    assert str(cache) in caplog.text and report.ok  # type: ignore[attr-defined]
+
+
+def test_members_text_is_read_only_when_a_link_is_broken(output: Path) -> None:
+    asked: list[int] = []
+
+    def urls() -> frozenset[str]:
+        asked.append(1)
+        return frozenset({f"{SITE}/theirs/"})
+
+    assert check_links(output, site_url=SITE, member_urls=urls).ok and not asked
+    write(output, {"post/index.html": page(f'<a href="{SITE}/theirs/">t</a>')})
+    report = check_links(output, site_url=SITE, member_urls=urls)
+    assert report.ok and [b.url for b in report.foreign] == [f"{SITE}/theirs/"] and asked == [1]

@@ -117,6 +117,7 @@ def test_publish_fetches_builds_indexes_and_checks_links(tmp_path: Path,
     assert messages[0].startswith(f"publish started in {root}")
     steps = [m.split(":")[0] for m in messages if re.match(r"[a-z ]+: exit 0 in \d", m)]
     assert steps == ["fetch", "build", "search index", "link check"]
+    assert (root / "var" / "linkcheck.cache").is_file()  # the next check parses what changed
     checked = re.search(r"link check: exit 0 in [\d.]+ s \((\d+) internal links on (\d+) pages",
                         "\n".join(messages))
     assert checked and int(checked[1]) > 100 and int(checked[2]) > 10
