@@ -22,6 +22,7 @@ from typing import IO
 
 from aggregator.errors import AggregatorError
 from aggregator.linkcheck import BrokenLinksError, check_links, feed_text_urls, format_links
+from aggregator.search_index import index_site
 from aggregator.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 LOCK_NAME = "publish.lock"
 LOG_NAME = "publish.log"
 LINKS_CACHE_NAME = "linkcheck.cache"  # in var/: each page's links, for the next link check
+SEARCH_CACHE_NAME = "search-index.cache"  # in var/: what each search bundle was built from
 HOLDER_WAIT = 2.0  # seconds: how long an empty lock file is read again (see _holder)
 
 
@@ -121,6 +123,21 @@ def _command(name: str, command: Sequence[str], log: RunLog, cwd: Path,
                         f"{log.path}")
 
 
+def _search_index(output: Path, log: RunLog, cache: Path) -> None:
+    """Pagefind, a bundle per year of posts, rebuilt only where pages changed (search_index)."""
+    started = time.monotonic()
+    print(f"==> search index: {output}", flush=True)
+    try:
+        report = index_site(output, cache)
+    except AggregatorError as exc:
+        log.write(f"search index: exit 1 in {time.monotonic() - started:.1f} s: {exc}")
+        raise StepError(f"search index failed: {exc}") from exc
+    built = ", ".join(name or "main" for name in report.built) or "none"
+    log.write(f"search index: exit 0 in {time.monotonic() - started:.1f} s "
+              f"({report.pages} searchable pages; bundles built: {built}; "
+              f"{len(report.kept)} kept)")
+
+
 def _link_check(output: Path, content: Path, site_url: str, log: RunLog, cache: Path) -> None:
     started = time.monotonic()
     print(f"==> link check: {output} (SITEURL {site_url or 'empty'})", flush=True)
@@ -190,8 +207,7 @@ def publish(root: Path, options: PublishOptions | None = None) -> None:
             _command("build", [sys.executable, "-m", "plugins.incremental", "-s",
                                options.settings_file,
                                "-o", str(output), "--fatal", "errors"], log, root, env)
-            _command("search index", [sys.executable, "-m", "pagefind", "--site", str(output)],
-                     log, root, env)
+            _search_index(output, log, var / SEARCH_CACHE_NAME)
             _link_check(output, settings.content_dir, site_url, log, var / LINKS_CACHE_NAME)
         except BaseException as exc:  # logged, then raised again: the log must say how it ended
             reason = str(exc).splitlines()[0].rstrip(":") if str(exc) else type(exc).__name__

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import html
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from aggregator.search_index import index_site
 from tests.httpserver import static_site
 from tests.security import payloads
 from tests.security.hostile_site import SECRET, HostileSite, build_hostile_site
@@ -219,8 +218,7 @@ PAGE_TYPES = {"home": "", "post": "2026/03/", "member": "members/eve/", "directo
 
 @pytest.fixture(scope="module")
 def served(hostile: HostileSite) -> Iterator[str]:
-    subprocess.run([sys.executable, "-m", "pagefind", "--site", str(hostile.output)],
-                   check=True, capture_output=True, timeout=60)
+    index_site(hostile.output, hostile.output.parent / "search-index.cache")  # as publish does
     with static_site(hostile.output) as url:
         yield url
 

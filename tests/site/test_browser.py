@@ -6,14 +6,14 @@ request to another host is refused and recorded. Screenshots go to test-artifact
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from aggregator.search_index import index_site
 from tests.httpserver import static_site
 from tests.site.sitebuild import DEEP_LEVELS, DEEP_URL, ROOT
 
@@ -39,8 +39,7 @@ PAGES = {
 @pytest.fixture(scope="module")
 def base_url(site: Path) -> Iterator[str]:
     """The built site (with its Pagefind index) on 127.0.0.1, under a sub-path."""
-    subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site)], check=True,
-                   capture_output=True, timeout=60)
+    index_site(site, site.parent / "search-index.cache")  # as make publish indexes it
     with static_site(site, sub_path="network") as url:
         yield url
 
@@ -162,6 +161,28 @@ def test_reader_walks_from_home_to_post_member_directory_and_search(
     assert urlsplit(result.get_attribute("href")).path.startswith("/network/2026/01/")
     result.click()
     assert page.locator("h1").inner_text() == "A year of weeknotes"
+
+
+def test_search_finds_posts_of_every_year_and_members(open_page, base_url: str,
+                                                      site: Path) -> None:
+    """The index is a bundle per year of posts and one for the rest (make publish rebuilds
+    only what changed): one search reads them all."""
+    bundles = json.loads((site / "pagefind" / "shards.json").read_text(encoding="utf-8"))
+    assert {"pagefind-shards/2024/", "pagefind-shards/2025/",
+            "pagefind-shards/2026/"} <= set(bundles)
+    page = open_page(1280)
+    page.goto(base_url + "search/")
+
+    def found(words: str) -> set[str]:
+        page.locator(".pagefind-ui__search-input").fill(words)
+        page.locator(".pagefind-ui__message").filter(has_text=f"for {words}").wait_for()
+        links = page.locator(".pagefind-ui__result-link")
+        links.first.wait_for()
+        return {urlsplit(links.nth(i).get_attribute("href")).path for i in range(links.count())}
+
+    assert {"/network/2024/12/bob-quiet-service-standards-in-practice/",
+            "/network/2025/11/alice-example-winter-services-update/"} <= found("services")
+    assert "/network/members/alice-example/" in found("Alice Example")
 
 
 def test_search_page_without_javascript_says_it_needs_it(browser, base_url: str) -> None:

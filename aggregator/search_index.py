@@ -1,0 +1,238 @@
+"""`make publish`'s search index: Pagefind, one bundle per year of posts, rebuilt where pages
+changed.
+
+Pagefind indexes a whole site in one run and has no incremental mode: at 20,000 posts (35,000
+pages) that is half a minute on every publish, whatever changed. Here the searchable pages
+(those with a `data-pagefind-body` element: posts and members' first pages) are split by
+their top-level folder: each year folder (`2019/`…, where the posts are) gets its own bundle
+under `pagefind-shards/<year>/`; the searchable pages anywhere else make the main bundle,
+`pagefind/`, which the search page loads and merges the others into (Pagefind's
+`mergeIndex`; `pagefind/shards.json` lists them). A bundle is built again only when one of
+its searchable pages changed, came or went since it was built (each page by path, size,
+modification time and inode; kept in var/ with whether the page is searchable, so only pages
+written since are read). A publish with one new post rebuilds this year's bundle and the main
+one (a member's page changed): seconds, however large the archive. Each bundle is written
+beside the old one and swapped in; a killed run leaves the old bundle or the new one.
+
+A site whose searchable pages are all in year folders, or none of them, is indexed in one
+run as before (Pagefind needs a main bundle with pages in it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import marshal
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aggregator.atomic import write_atomic
+from aggregator.errors import AggregatorError
+
+logger = logging.getLogger(__name__)
+
+MAIN_DIR = "pagefind"  # the main bundle: what the search page's script and styles come from
+SHARDS_DIR = "pagefind-shards"  # one bundle per year folder
+SHARDS_LIST = "shards.json"  # in the main bundle: the other bundles, for mergeIndex
+CACHE_VERSION = 1
+_MARK = b"data-pagefind-body"
+_YEAR = re.compile(r"\d{4}")
+_GLOB_SPECIAL = re.compile(r"([\\{}\[\]*?,!])")
+_TEMPORARY = ".new-"  # prefix of a bundle being written
+
+Stamp = tuple[int, int, int]  # size, modification time (ns), inode
+Runner = Callable[[Sequence[str]], None]
+
+
+class SearchIndexError(AggregatorError):
+    """Pagefind could not index the site (its output says why)."""
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one run did: the bundles built, those kept as they were, the searchable pages."""
+
+    built: tuple[str, ...]
+    kept: tuple[str, ...]
+    pages: int
+
+
+def run_pagefind(arguments: Sequence[str]) -> None:
+    """Pagefind's command line (the `pagefind` package's binary); its output goes to ours."""
+    result = subprocess.run([sys.executable, "-m", "pagefind", *arguments],  # noqa: S603
+                            check=False)
+    if result.returncode != 0:
+        raise SearchIndexError(f"pagefind {' '.join(arguments)} failed (exit "
+                               f"{result.returncode}); see its output above")
+
+
+def index_site(output: Path, cache: Path, *, run: Runner = run_pagefind) -> IndexReport:
+    """Index the built site in `output` for search, rebuilding only the bundles whose
+    searchable pages changed since the run that left `cache` (a file under var/)."""
+    if not output.is_dir():
+        raise SearchIndexError(f"{output}: no built site to index (the output folder is "
+                               "missing)")
+    kept_pages, kept_bundles = _read_cache(cache)
+    pages = _searchable_pages(output, kept_pages)
+    shards: dict[str, dict[str, Stamp]] = {}
+    for rel, (stamp, searchable) in pages.items():
+        if searchable:
+            top = rel.split("/", 1)[0] if "/" in rel else ""
+            shard = top if _YEAR.fullmatch(top) else ""
+            shards.setdefault(shard, {})[rel] = stamp
+    whole = "" not in shards or len(shards) == 1
+    if whole:  # nothing to split: one bundle of the whole site, as Pagefind makes by itself
+        shards = {"": {rel: stamp for rel, (stamp, _found) in pages.items()}}
+    _remove_leftovers(output)
+    digests = {name: _digest(found, whole) for name, found in shards.items()}
+    built: list[str] = []
+    kept: list[str] = []
+    bundles = dict(kept_bundles)
+    for name in sorted(shards):  # the main bundle ("") first
+        folder = output / _bundle(name)
+        if bundles.get(name) == digests[name] and (folder / "pagefind-entry.json").is_file():
+            kept.append(name)
+            continue
+        bundles.pop(name, None)
+        _build(output, name, None if whole else sorted(shards[name]), run)
+        bundles[name] = digests[name]
+        built.append(name)
+        _write_cache(cache, pages, bundles)  # what is built stays built if a later one fails
+    for name in set(bundles) - set(shards):  # a year with no searchable page left
+        shutil.rmtree(output / _bundle(name), ignore_errors=True)
+        del bundles[name]
+    others = sorted((name for name in shards if name), reverse=True)  # newest year first
+    write_atomic(output / MAIN_DIR / SHARDS_LIST,
+                 json.dumps([f"{_bundle(name)}/" for name in others]) + "\n")
+    _write_cache(cache, pages, bundles)
+    count = sum(1 for _stamp, found in pages.values() if found)
+    report = IndexReport(tuple(built), tuple(kept), count)
+    logger.info("search index: %d searchable pages; bundles built: %s; kept: %d",
+                report.pages, ", ".join(name or "main" for name in built) or "none", len(kept))
+    return report
+
+
+def _bundle(name: str) -> str:
+    """The folder of a bundle, relative to the output."""
+    return f"{SHARDS_DIR}/{name}" if name else MAIN_DIR
+
+
+def _digest(pages: Mapping[str, Stamp], whole: bool) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(b"whole\n" if whole else b"split\n")
+    for rel in sorted(pages):
+        h.update(f"{rel}\0{pages[rel]}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def _glob(pages: Sequence[str]) -> str:
+    """A Pagefind glob for these pages: each shape (folder, depth, file name) once, so a
+    year's posts are one pattern (`2019/*/*/index.html`); the pages of the same shape that
+    are not searchable are read and left out by Pagefind itself."""
+    shapes = set()
+    for rel in pages:
+        parts = [_GLOB_SPECIAL.sub(r"\\\1", part) for part in rel.split("/")]
+        if len(parts) > 2:
+            parts[1:-1] = ["*"] * (len(parts) - 2)
+        shapes.add("/".join(parts))
+    return "{" + ",".join(sorted(shapes)) + "}" if len(shapes) > 1 else shapes.pop()
+
+
+def _build(output: Path, name: str, pages: Sequence[str] | None, run: Runner) -> None:
+    """Write one bundle beside the old one, then swap it in. `pages` None: the whole site."""
+    final = output / _bundle(name)
+    new = final.with_name(f"{_TEMPORARY}{final.name}")
+    shutil.rmtree(new, ignore_errors=True)
+    arguments = ["--site", str(output), "--output-subdir", new.relative_to(output).as_posix()]
+    if pages is not None:
+        arguments += ["--glob", _glob(pages)]
+    run(arguments)
+    if not (new / "pagefind-entry.json").is_file():
+        raise SearchIndexError(f"pagefind wrote no bundle in {new} (for {final})")
+    old = final.with_name(f"{_TEMPORARY}{final.name}-old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    new.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_leftovers(output: Path) -> None:
+    """Bundles half-written by a run that was killed."""
+    for folder in (output, output / SHARDS_DIR):
+        try:
+            names = [entry.name for entry in os.scandir(folder) if entry.is_dir()]
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(_TEMPORARY):
+                shutil.rmtree(folder / name, ignore_errors=True)
+
+
+def _searchable_pages(output: Path, kept: Mapping[str, Any]) -> dict[str, tuple[Stamp, bool]]:
+    """Every HTML page under `output` (bundles aside): its stamp and whether it has a
+    `data-pagefind-body` element (read only for pages not kept with the same stamp)."""
+    found: dict[str, tuple[Stamp, bool]] = {}
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        prefix = f"{rel}/" if rel else ""
+        try:
+            entries = list(os.scandir(output / rel if rel else output))
+        except OSError as exc:
+            raise SearchIndexError(f"{output / rel}: cannot list it to index the site: "
+                                   f"{exc}") from exc
+        for entry in entries:
+            name = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                bundles = entry.name in (MAIN_DIR, SHARDS_DIR) or \
+                    entry.name.startswith(_TEMPORARY)
+                if rel or not bundles:  # the bundles are at the top
+                    stack.append(name)
+                continue
+            if not name.endswith(".html"):
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue  # gone since it was listed
+            stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            before = kept.get(name)
+            if isinstance(before, tuple) and len(before) == 2 and before[0] == stamp:
+                found[name] = before
+                continue
+            try:
+                searchable = _MARK in Path(entry.path).read_bytes()
+            except OSError as exc:
+                raise SearchIndexError(f"{entry.path}: cannot read it to index the site: "
+                                       f"{exc}") from exc
+            found[name] = (stamp, searchable)
+    return found
+
+
+def _read_cache(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    try:
+        data = marshal.loads(path.read_bytes())  # noqa: S302 - our own file, in var/
+    except FileNotFoundError:
+        return {}, {}
+    except (OSError, ValueError, EOFError, TypeError) as exc:
+        logger.warning("%s: search index cache unreadable, every bundle is built: %s", path, exc)
+        return {}, {}
+    if not (isinstance(data, dict) and data.get("version") == CACHE_VERSION
+            and isinstance(data.get("pages"), dict) and isinstance(data.get("bundles"), dict)):
+        return {}, {}
+    return data["pages"], data["bundles"]
+
+
+def _write_cache(path: Path, pages: Mapping[str, tuple[Stamp, bool]],
+                 bundles: Mapping[str, str]) -> None:
+    write_atomic(path, marshal.dumps({"version": CACHE_VERSION, "pages": dict(pages),
+                                      "bundles": dict(bundles)}))
