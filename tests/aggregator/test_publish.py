@@ -41,8 +41,9 @@ planet&lt;/a&gt; once.&lt;/p&gt;</description></item>
 </channel></rss>""".encode()
 
 
-def make_project(root: Path, feed_url: str) -> Path:
-    """A project folder: the real settings, theme, plugins and pages; one member at feed_url."""
+def make_project(root: Path, feed_url: str, *, newcomer_feed: str | None = None) -> Path:
+    """A project folder: the real settings, theme, plugins and pages; one member at feed_url
+    (and one who has not posted yet at `newcomer_feed`)."""
     root.mkdir(parents=True, exist_ok=True)
     for name in ("pelicanconf.py", "publishconf.py"):
         shutil.copy2(ROOT / name, root / name)
@@ -52,7 +53,9 @@ def make_project(root: Path, feed_url: str) -> Path:
     (root / "members.yaml").write_text(
         "# The registry of a test network.\nmembers:\n"
         f"  - name: Parish Notes\n    id: parish-notes\n    feed: {feed_url}\n"
-        "    sector: local-government\n    content: full\n    comments: false\n", encoding="utf-8")
+        "    sector: local-government\n    content: full\n    comments: false\n"
+        + (f"  - name: New Starter\n    id: new-starter\n    feed: {newcomer_feed}\n"
+           "    sector: health-and-care\n" if newcomer_feed else ""), encoding="utf-8")
     return root
 
 
@@ -97,15 +100,24 @@ def blog() -> Iterator[LoopbackServer]:
         base = server.url("").rstrip("/")
         server.routes["/feed/"] = Reply(200, blog_feed(base, site_url=SITE_URL),
                                         {"Content-Type": RSS})
+        server.routes["/new/feed/"] = Reply(200, (
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>New Starter</title>"
+            f"<link>{base}/new/</link><description>Soon</description></channel></rss>").encode(),
+            {"Content-Type": RSS})
         yield server
 
 
 def test_publish_fetches_builds_indexes_and_checks_links(tmp_path: Path,
                                                          blog: LoopbackServer) -> None:
-    root = make_project(tmp_path / "site", blog.url("/feed/"))
+    root = make_project(tmp_path / "site", blog.url("/feed/"), newcomer_feed=blog.url("/new/feed/"))
     code, out, err = finish(start_publish(root))
     assert code == 0, f"{out}\n{err}"
     output = root / "output"
+    # a member with no post yet has a page, and no link to feeds of ours not written yet
+    newcomer = (output / "members" / "new-starter" / "index.html").read_text(encoding="utf-8")
+    assert "New Starter" in newcomer and "members/new-starter/feed" not in newcomer
+    assert "members/parish-notes/feed.atom.xml" in (
+        output / "members" / "parish-notes" / "index.html").read_text(encoding="utf-8")
     home = (output / "index.html").read_text(encoding="utf-8")
     assert "Bins and budgets" in home and f'href="{SITE_URL}/members/parish-notes/"' in home
     members = (output / "members" / "index.html").read_text(encoding="utf-8")
