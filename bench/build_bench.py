@@ -19,6 +19,10 @@ child process timed and memory-watched by `fetch_bench.measure`:
 7. full-after: a cold build of the updated content into a fresh output, compared byte for byte
    with 6's output (an incremental build must write the site a full build writes).
 
+After 2, 4 and each 6, the rest of `make publish` runs as it does there (`bench.publish_steps`:
+the search index, then the link check, each with its cache in var/): the whole site the first
+time, then only what the build changed. Their bundles are left out of the tree comparisons.
+
 Output trees are hashed between builds to count the files whose bytes changed.
 """
 
@@ -49,6 +53,8 @@ COMMENT_PLUGIN = "comment_threads"
 SAMPLE_PATHS = 20  # differing paths kept in the report
 RUN_NAMES = ("reference", "cold", "no-comments", "nothing-new", "fetched", "touched", "one-new",
              "full-after")
+STEP_RUNS = ("after-cold", "nothing-new", "one-new")  # when publish's later steps are timed
+SEARCH_BUNDLES = ("pagefind", "pagefind-shards")  # written by the search index, not the build
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,9 @@ class SizeResult:
     one_new_diff: TreeDiff | None = None
     one_new_not_showing: list[str] = field(default_factory=list)  # changed, without the news
     one_new_stages: dict[str, float] = field(default_factory=dict)  # where its time went
+    # publish's search index and link check after the cold build, nothing-new and one-new
+    # (the fastest of the one-new rounds): their seconds and what they did
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     full_vs_incremental: TreeDiff | None = None
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -137,6 +146,9 @@ class SizeResult:
                                         else self.full_vs_incremental.total == 0),
             "peak_mb_ours": max(ours) if ours else None,
             "one_new_stages_s": dict(self.one_new_stages),
+            "publish_steps_s": {name: {key: self.steps[name][key] for key in
+                                       ("search_s", "links_s", "wall_s")}
+                                for name in STEP_RUNS if name in self.steps},
             "one_new_walls_s": list(self.runs["one-new"].walls) if "one-new" in self.runs
             else [],
         }
@@ -160,10 +172,11 @@ def _total(diff: TreeDiff | None) -> int | None:
 
 
 def hash_tree(folder: Path) -> dict[str, str]:
-    """Every file under `folder`: relative POSIX path → SHA-256 of its bytes."""
+    """Every file under `folder` but the search bundles: relative POSIX path → SHA-256 of its
+    bytes."""
     hashes: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file():
+        if path.is_file() and path.relative_to(folder).parts[0] not in SEARCH_BUNDLES:
             hashes[path.relative_to(folder).as_posix()] = hashlib.sha256(
                 path.read_bytes()).hexdigest()
     return hashes
@@ -329,6 +342,29 @@ class SizeBench:
                  f"{measurement.peak_mb:.0f} MB, {files} files")
         return run
 
+    def steps(self, name: str, output: Path) -> None:
+        """publish's search index and link check on `output` (a fastest kept per name)."""
+        log = self.folder / f"steps-{name}.log"
+        argv = [sys.executable, "-m", "bench.publish_steps", str(output),
+                str(self.folder / "var-steps"), str(self.site.content), SITE_URL]
+        measurement = measure(argv, cwd=self.folder, log=log, timeout=self.timeout)
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        try:
+            found = json.loads(lines[-1])
+        except (IndexError, ValueError) as exc:
+            raise RunError(f"publish steps after {name} ({self.result.posts} posts) exited "
+                           f"{measurement.exit_code}; last lines of {log}:\n{_tail(log)}") from exc
+        if measurement.exit_code != 0:
+            raise RunError(f"publish steps after {name} ({self.result.posts} posts): broken "
+                           f"links {found.get('broken')}")
+        found["wall_s"] = round(measurement.wall_s, 3)
+        best = self.result.steps.get(name)
+        if best is None or found["wall_s"] < best["wall_s"]:
+            self.result.steps[name] = found
+        self.say(f"    search index {found['search_s']:.1f} s (bundles built: "
+                 f"{', '.join(found['bundles_built']) or 'none'}), link check "
+                 f"{found['links_s']:.1f} s ({found['pages']} pages)")
+
     def run(self) -> SizeResult:
         """All six builds; a failed one ends this size (its error is kept), never raises."""
         try:
@@ -354,10 +390,12 @@ class SizeBench:
                        out_bare)
         self._check_ours(out, comments=True)
         self._check_ours(out_bare, comments=False)
+        self.steps("after-cold", out)
         before = hash_tree(out)
         self.build("nothing-new", ours_command(site, out, cache), out)
         after = hash_tree(out)
         r.nothing_new_diff = compare_trees(before, after)
+        self.steps("nothing-new", out)
         record_fetch(site, 1)  # an hourly fetch that found nothing new
         self.build("fetched", ours_command(site, out, cache), out)
         before, after = after, hash_tree(out)
@@ -378,6 +416,7 @@ class SizeBench:
             r.errors.append(f"one-new build: no page for the new post {update.new_post_slug}")
         self._check_ours(out, comments=True, post_slug=update.commented_post_slug,
                          at_least=update.new_comments)
+        self.steps("one-new", out)
         for round_ in range(1, self.one_new_rounds):  # more news, one publish each
             update = add_update(site, self.spec, round_=round_)
             kept = self.build("one-new", ours_command(site, out, cache), out)
@@ -386,6 +425,7 @@ class SizeBench:
             if self._page_of(out, update.new_post_slug) is None:
                 r.errors.append(f"one-new build {round_ + 1}: no page for the new post "
                                 f"{update.new_post_slug}")
+            self.steps("one-new", out)
         incremental = hash_tree(out)
         full = folder / "out-full"
         self.build("full-after", ours_command(site, full, folder / "cache-full"), full)
@@ -573,6 +613,20 @@ def print_report(bench: BuildBench) -> None:
                                for result in bench.sizes))
     if names:
         console.print(stages)
+    steps = Table(title="make publish after the build: search index + link check, seconds "
+                        "(each with its cache in var/)")
+    steps.add_column("posts", justify="right")
+    for title in ("whole site", "nothing new", "one new post"):  # STEP_RUNS
+        steps.add_column(f"{title}: search", justify="right")
+        steps.add_column("links", justify="right")
+    for result in bench.sizes:
+        row = [str(result.posts)]
+        for name in STEP_RUNS:
+            found = result.steps.get(name, {})
+            row += [_num(found.get("search_s")), _num(found.get("links_s"))]
+        steps.add_row(*row)
+    if any(result.steps for result in bench.sizes):
+        console.print(steps)
     for error in bench.errors:
         console.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
 
