@@ -107,8 +107,18 @@ def index_site(output: Path, cache: Path, *, run: Runner = run_pagefind) -> Inde
         built.append(name)
         _write_cache(cache, pages, bundles)  # what is built stays built if a later one fails
     for name in set(bundles) - set(shards):  # a year with no searchable page left
-        shutil.rmtree(output / _bundle(name), ignore_errors=True)
         del bundles[name]
+    try:  # its bundle, and any other no run made (a cache deleted, a year moved)
+        orphans = [entry.name for entry in os.scandir(output / SHARDS_DIR)
+                   if entry.name not in shards]
+    except OSError:
+        orphans = []
+    for name in orphans:
+        path = output / SHARDS_DIR / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     others = sorted((name for name in shards if name), reverse=True)  # newest year first
     write_atomic(output / MAIN_DIR / SHARDS_LIST,
                  json.dumps([f"{_bundle(name)}/" for name in others]) + "\n")
