@@ -21,7 +21,8 @@ child process timed and memory-watched by `fetch_bench.measure`:
 
 After 2, 4 and each 6, the rest of `make publish` runs as it does there (`bench.publish_steps`:
 the search index, then the link check, each with its cache in var/): the whole site the first
-time, then only what the build changed. Their bundles are left out of the tree comparisons.
+time, then only what the build changed. Their bundles are left out of the tree comparisons and
+file counts.
 
 Output trees are hashed between builds to count the files whose bytes changed.
 """
@@ -326,7 +327,8 @@ class SizeBench:
         if measurement.exit_code != 0:
             raise RunError(f"{name} build ({self.result.posts} posts) exited "
                            f"{measurement.exit_code}; last lines of {log}:\n{_tail(log)}")
-        files = sum(1 for p in output.rglob("*") if p.is_file()) if output.is_dir() else 0
+        files = sum(1 for p in output.rglob("*") if p.is_file() and p.relative_to(
+            output).parts[0] not in SEARCH_BUNDLES) if output.is_dir() else 0
         if files == 0:
             raise RunError(f"{name} build ({self.result.posts} posts) wrote nothing to {output}")
         run = BuildRun(name, measurement, files, load_before, os.getloadavg()[0],
