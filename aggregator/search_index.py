@@ -106,6 +106,9 @@ def index_site(output: Path, cache: Path, *, run: Runner = run_pagefind) -> Inde
         bundles[name] = digests[name]
         built.append(name)
         _write_cache(cache, pages, bundles)  # what is built stays built if a later one fails
+        if (output / MAIN_DIR / "pagefind-entry.json").is_file():  # merge what is there now
+            _write_list(output, [other for other in shards if other and (
+                output / _bundle(other) / "pagefind-entry.json").is_file()])
     for name in set(bundles) - set(shards):  # a year with no searchable page left
         del bundles[name]
     try:  # its bundle, and any other no run made (a cache deleted, a year moved)
@@ -119,15 +122,20 @@ def index_site(output: Path, cache: Path, *, run: Runner = run_pagefind) -> Inde
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-    others = sorted((name for name in shards if name), reverse=True)  # newest year first
-    write_atomic(output / MAIN_DIR / SHARDS_LIST,
-                 json.dumps([f"{_bundle(name)}/" for name in others]) + "\n")
+    _write_list(output, [name for name in shards if name])
     _write_cache(cache, pages, bundles)
     count = sum(1 for _stamp, found in pages.values() if found)
     report = IndexReport(tuple(built), tuple(kept), count)
     logger.info("search index: %d searchable pages; bundles built: %s; kept: %d",
                 report.pages, ", ".join(name or "main" for name in built) or "none", len(kept))
     return report
+
+
+def _write_list(output: Path, names: Sequence[str]) -> None:
+    """The year bundles the search page merges into the main one, newest first."""
+    write_atomic(output / MAIN_DIR / SHARDS_LIST,
+                 json.dumps([f"{_bundle(name)}/" for name in sorted(names, reverse=True)])
+                 + "\n")
 
 
 def _bundle(name: str) -> str:

@@ -144,6 +144,9 @@ def test_leftovers_of_a_killed_run_go_and_a_failure_names_the_bundle(
     with pytest.raises(SearchIndexError, match="2025"):
         index_site(output, cache, run=fails_for_2025)
     assert not (leftover / "half.pf_fragment").exists()
+    # the search page merges what was built before the failure
+    assert json.loads((output / "pagefind" / "shards.json").read_text(encoding="utf-8")) == [
+        "pagefind-shards/2024/"]
     report = index_site(output, cache)  # what was built before the failure is kept
     assert report.built == ("2025",) and report.kept == ("", "2024")
     cache.write_bytes(b"damaged")
