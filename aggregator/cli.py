@@ -146,6 +146,20 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_search_index(args: argparse.Namespace) -> int:
+    from aggregator.publish import SEARCH_CACHE_NAME
+    from aggregator.search_index import index_site
+
+    settings = load_settings(args.settings)
+    output = Path(args.output) if args.output else settings.root / "output"
+    cache = Path(args.cache) if args.cache else settings.state_path.parent / SEARCH_CACHE_NAME
+    report = index_site(output, cache)
+    built = ", ".join(name or "main" for name in report.built) or "none"
+    print(f"search index: {report.pages} searchable pages; bundles built: {built}; "
+          f"{len(report.kept)} kept")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aggregator",
                                      description="Fetch the network's feeds into content/.")
@@ -194,6 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--output", default="output", metavar="DIR",
                      help="the folder to build into, relative to the project (default: output)")
     pub.set_defaults(func=cmd_publish)
+
+    search = sub.add_parser("search-index", help="index the built site for search, as publish "
+                                                 "does (only the bundles whose pages changed)")
+    search.add_argument("--output", metavar="DIR", help="the built site (default: output)")
+    search.add_argument("--cache", metavar="FILE",
+                        help="what each bundle was built from (default: "
+                             "var/search-index.cache, beside the state database)")
+    search.set_defaults(func=cmd_search_index)
     from aggregator.submit_cli import register
     register(sub)
     return parser

@@ -1,8 +1,8 @@
 """The whole pipeline on the demo network: serve the blogs, fetch, build, index, serve the site.
 
 Each step runs the real command a maintainer would (`python -m aggregator fetch`, `pelican`,
-`pagefind`) as a subprocess, so the demo shows the product as it is, and a step that fails
-stops the demo with its name and exit code. Everything is written under the work folder
+`aggregator search-index`) as a subprocess, so the demo shows the product as it is, and a step
+that fails stops the demo with its name and exit code. Everything is written under the work folder
 (`demo/build/` by default), never to the project's own content/, members.yaml or var/.
 """
 
@@ -90,8 +90,9 @@ def build_command(workdir: Path) -> list[str]:
 
 
 def index_command(workdir: Path) -> list[str]:
-    """Pagefind over the built site."""
-    return [sys.executable, "-m", "pagefind", "--site", str(workdir / "output")]
+    """Pagefind over the built site, as `make publish` runs it (a bundle per year of posts)."""
+    return [sys.executable, "-m", "aggregator", "search-index", "--output",
+            str(workdir / "output"), "--cache", str(workdir / "var" / "search-index.cache")]
 
 
 def run_step(number: int, title: str, key: str, command: Sequence[str]) -> None:
@@ -128,7 +129,8 @@ def build(workdir: Path, feeds: FeedServer) -> Path:
     print(f"    registry: {members}")
     run_step(1, "Fetching the demo feeds (aggregator fetch)", "fetch", fetch_command(workdir))
     run_step(2, "Building the site (pelican)", "build", build_command(workdir))
-    run_step(3, "Indexing the site for search (pagefind)", "index", index_command(workdir))
+    run_step(3, "Indexing the site for search (aggregator search-index: Pagefind)", "index",
+             index_command(workdir))
     output = workdir / "output"
     pages = sum(1 for _ in output.rglob("*.html"))
     print(f"\n    built {pages} pages in {output}")

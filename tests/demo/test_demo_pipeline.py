@@ -7,6 +7,7 @@ commenter e-mail is published, and a second run changes nothing.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -51,6 +52,17 @@ def test_every_working_member_is_on_the_site(demo: tuple[Path, FeedServer]) -> N
     assert len(posts) == 24
     pages = [p for p in (workdir / "output").glob("20[0-9][0-9]/[01][0-9]/*/index.html")]
     assert len(pages) == 24
+
+
+def test_the_search_index_has_a_bundle_per_year_of_posts(demo: tuple[Path, FeedServer]) -> None:
+    """Indexed as make publish indexes it: the main bundle lists a bundle for each year that
+    has posts, and each is there."""
+    output = demo[0] / "output"
+    years = {p.parts[-4] for p in output.glob("20[0-9][0-9]/[01][0-9]/*/index.html")}
+    listed = json.loads((output / "pagefind" / "shards.json").read_text(encoding="utf-8"))
+    assert listed == [f"pagefind-shards/{year}/" for year in sorted(years, reverse=True)]
+    assert all((output / path / "pagefind-entry.json").is_file() for path in listed)
+    assert (output / "pagefind" / "pagefind-ui.js").is_file()
 
 
 def test_threads_nest_on_the_post_page(demo: tuple[Path, FeedServer]) -> None:
