@@ -68,9 +68,10 @@ class Counting:
 
 
 def test_a_bundle_per_year_and_one_for_the_rest(output: Path, tmp_path: Path) -> None:
+    write(output, {"odd{name},[1].html": post("A page whose name is a glob")})  # escaped
     report = index_site(output, tmp_path / "var" / "search.cache")
-    assert report.built == ("", "2024", "2025") and report.kept == () and report.pages == 4
-    assert pages_in(output, "pagefind") == 1  # Ann's page; lists are not searchable
+    assert report.built == ("", "2024", "2025") and report.kept == () and report.pages == 5
+    assert pages_in(output, "pagefind") == 2  # Ann's page and the odd one; lists are not
     assert pages_in(output, "pagefind-shards/2024") == 1
     assert pages_in(output, "pagefind-shards/2025") == 2
     assert json.loads((output / "pagefind" / "shards.json").read_text(encoding="utf-8")) == [
