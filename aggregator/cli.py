@@ -150,13 +150,10 @@ def cmd_search_index(args: argparse.Namespace) -> int:
     from aggregator.publish import SEARCH_CACHE_NAME
     from aggregator.search_index import index_site
 
-    settings = load_settings(args.settings)
-    output = Path(args.output) if args.output else settings.root / "output"
-    cache = Path(args.cache) if args.cache else settings.state_path.parent / SEARCH_CACHE_NAME
-    report = index_site(output, cache)
-    built = ", ".join(name or "main" for name in report.built) or "none"
-    print(f"search index: {report.pages} searchable pages; bundles built: {built}; "
-          f"{len(report.kept)} kept")
+    root = load_settings(args.settings).root
+    output = Path(args.output) if args.output else root / "output"
+    cache = Path(args.cache) if args.cache else root / "var" / SEARCH_CACHE_NAME  # publish's
+    print(f"search index: {index_site(output, cache).summary()}")
     return EXIT_OK
 
 
@@ -214,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--output", metavar="DIR", help="the built site (default: output)")
     search.add_argument("--cache", metavar="FILE",
                         help="what each bundle was built from (default: "
-                             "var/search-index.cache, beside the state database)")
+                             "var/search-index.cache, as make publish keeps it)")
     search.set_defaults(func=cmd_search_index)
     from aggregator.submit_cli import register
     register(sub)

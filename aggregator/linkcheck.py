@@ -37,6 +37,7 @@ _LOCAL_BASE = "http://site.invalid"  # stands in for the site when SITEURL is em
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'()\[\]`]+", re.IGNORECASE)
 _FEED_TEXT_DIRS = ("posts", "comments")
 Stamp = tuple[int, int, int]  # size, modification time (ns), inode
+NO_STAMP: Stamp = (-1, -1, -1)  # a page listed that could not be looked at
 # a page's links: its stamp, its <base href>, its internal links as written, where each points
 _Entry = tuple[Stamp, "str | None", tuple[str, ...], tuple[str, ...]]
 
@@ -134,7 +135,7 @@ class _Site:
         return path[len(self.prefix):].lstrip("/")
 
 
-def _output_tree(output: Path) -> tuple[set[str], set[str], dict[str, Stamp]]:
+def output_tree(output: Path) -> tuple[set[str], set[str], dict[str, Stamp]]:
     """Every file and folder under output/, as '/'-separated relative paths, and each HTML
     page's stamp (size, modification time, inode). Links to folders are listed, not followed
     (as os.walk does)."""
@@ -158,8 +159,8 @@ def _output_tree(output: Path) -> tuple[set[str], set[str], dict[str, Stamp]]:
                     if name.endswith((".html", ".htm")):
                         try:
                             stat = entry.stat()
-                        except OSError:  # gone or a dangling link: read (and reported) below
-                            pages[name] = (-1, -1, -1)
+                        except OSError:  # gone or a dangling link
+                            pages[name] = NO_STAMP
                             continue
                         pages[name] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
         except OSError as exc:
@@ -213,7 +214,7 @@ def check_links(output: Path, *, site_url: str = "",
     if not output.is_dir():
         raise AggregatorError(f"{output}: no built site to check (the output folder is missing)")
     site = _Site.from_url(site_url)
-    files, folders, stamps = _output_tree(output)
+    files, folders, stamps = output_tree(output)
     kept = _read_cache(cache, site) if cache is not None else {}
     entries: dict[str, _Entry] = {}
     for page in sorted(stamps):

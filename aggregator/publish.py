@@ -132,10 +132,8 @@ def _search_index(output: Path, log: RunLog, cache: Path) -> None:
     except AggregatorError as exc:
         log.write(f"search index: exit 1 in {time.monotonic() - started:.1f} s: {exc}")
         raise StepError(f"search index failed: {exc}") from exc
-    built = ", ".join(name or "main" for name in report.built) or "none"
     log.write(f"search index: exit 0 in {time.monotonic() - started:.1f} s "
-              f"({report.pages} searchable pages; bundles built: {built}; "
-              f"{len(report.kept)} kept)")
+              f"({report.summary()})")
 
 
 def _link_check(output: Path, content: Path, site_url: str, log: RunLog, cache: Path) -> None:

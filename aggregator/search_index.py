@@ -36,6 +36,7 @@ from typing import Any
 
 from aggregator.atomic import write_atomic
 from aggregator.errors import AggregatorError
+from aggregator.linkcheck import NO_STAMP, Stamp, output_tree
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ _YEAR = re.compile(r"\d{4}")
 _GLOB_SPECIAL = re.compile(r"([\\{}\[\]*?,!])")
 _TEMPORARY = ".new-"  # prefix of a bundle being written
 
-Stamp = tuple[int, int, int]  # size, modification time (ns), inode
 Runner = Callable[[Sequence[str]], None]
 
 
@@ -63,6 +63,10 @@ class IndexReport:
     built: tuple[str, ...]
     kept: tuple[str, ...]
     pages: int
+
+    def summary(self) -> str:
+        built = ", ".join(name or "main" for name in self.built) or "none"
+        return f"{self.pages} searchable pages; bundles built: {built}; {len(self.kept)} kept"
 
 
 def run_pagefind(arguments: Sequence[str]) -> None:
@@ -80,6 +84,7 @@ def index_site(output: Path, cache: Path, *, run: Runner = run_pagefind) -> Inde
     if not output.is_dir():
         raise SearchIndexError(f"{output}: no built site to index (the output folder is "
                                "missing)")
+    _remove_leftovers(output)
     kept_pages, kept_bundles = _read_cache(cache)
     pages = _searchable_pages(output, kept_pages)
     shards: dict[str, dict[str, Stamp]] = {}
@@ -91,7 +96,6 @@ def index_site(output: Path, cache: Path, *, run: Runner = run_pagefind) -> Inde
     whole = "" not in shards or len(shards) == 1
     if whole:  # nothing to split: one bundle of the whole site, as Pagefind makes by itself
         shards = {"": {rel: stamp for rel, (stamp, _found) in pages.items()}}
-    _remove_leftovers(output)
     digests = {name: _digest(found, whole) for name, found in shards.items()}
     built: list[str] = []
     kept: list[str] = []
@@ -126,8 +130,7 @@ def index_site(output: Path, cache: Path, *, run: Runner = run_pagefind) -> Inde
     _write_cache(cache, pages, bundles)
     count = sum(1 for _stamp, found in pages.values() if found)
     report = IndexReport(tuple(built), tuple(kept), count)
-    logger.info("search index: %d searchable pages; bundles built: %s; kept: %d",
-                report.pages, ", ".join(name or "main" for name in built) or "none", len(kept))
+    logger.info("search index: %s", report.summary())
     return report
 
 
@@ -196,43 +199,23 @@ def _remove_leftovers(output: Path) -> None:
 
 
 def _searchable_pages(output: Path, kept: Mapping[str, Any]) -> dict[str, tuple[Stamp, bool]]:
-    """Every HTML page under `output` (bundles aside): its stamp and whether it has a
-    `data-pagefind-body` element (read only for pages not kept with the same stamp)."""
+    """Every HTML page under `output` (the link check's walk: the bundles hold none): its
+    stamp and whether it has a `data-pagefind-body` element (read only for pages not kept
+    with the same stamp)."""
     found: dict[str, tuple[Stamp, bool]] = {}
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        prefix = f"{rel}/" if rel else ""
+    for name, stamp in output_tree(output)[2].items():
+        if not name.endswith(".html") or stamp == NO_STAMP:  # Pagefind's pages; gone
+            continue
+        before = kept.get(name)
+        if isinstance(before, tuple) and len(before) == 2 and before[0] == stamp:
+            found[name] = before
+            continue
         try:
-            entries = list(os.scandir(output / rel if rel else output))
+            searchable = _MARK in (output / name).read_bytes()
         except OSError as exc:
-            raise SearchIndexError(f"{output / rel}: cannot list it to index the site: "
+            raise SearchIndexError(f"{output / name}: cannot read it to index the site: "
                                    f"{exc}") from exc
-        for entry in entries:
-            name = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                bundles = entry.name in (MAIN_DIR, SHARDS_DIR) or \
-                    entry.name.startswith(_TEMPORARY)
-                if rel or not bundles:  # the bundles are at the top
-                    stack.append(name)
-                continue
-            if not name.endswith(".html"):
-                continue
-            try:
-                stat = entry.stat()
-            except OSError:
-                continue  # gone since it was listed
-            stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-            before = kept.get(name)
-            if isinstance(before, tuple) and len(before) == 2 and before[0] == stamp:
-                found[name] = before
-                continue
-            try:
-                searchable = _MARK in Path(entry.path).read_bytes()
-            except OSError as exc:
-                raise SearchIndexError(f"{entry.path}: cannot read it to index the site: "
-                                       f"{exc}") from exc
-            found[name] = (stamp, searchable)
+        found[name] = (stamp, searchable)
     return found
 
 

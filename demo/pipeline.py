@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aggregator.errors import AggregatorError
+from aggregator.publish import SEARCH_CACHE_NAME
 from demo.server import PLACEHOLDER, FeedServer, SiteServer
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def build_command(workdir: Path) -> list[str]:
 def index_command(workdir: Path) -> list[str]:
     """Pagefind over the built site, as `make publish` runs it (a bundle per year of posts)."""
     return [sys.executable, "-m", "aggregator", "search-index", "--output",
-            str(workdir / "output"), "--cache", str(workdir / "var" / "search-index.cache")]
+            str(workdir / "output"), "--cache", str(workdir / "var" / SEARCH_CACHE_NAME)]
 
 
 def run_step(number: int, title: str, key: str, command: Sequence[str]) -> None:
