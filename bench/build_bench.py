@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aggregator.search_index import MAIN_DIR, SHARDS_DIR
 from bench.fetch_bench import Measurement, RunError, fresh_workdir, machine_info, measure
 from bench.sitegen import PROJECT_ROOT, GeneratedSite, SiteSpec, add_update, generate_site
 
@@ -55,7 +56,7 @@ SAMPLE_PATHS = 20  # differing paths kept in the report
 RUN_NAMES = ("reference", "cold", "no-comments", "nothing-new", "fetched", "touched", "one-new",
              "full-after")
 STEP_RUNS = ("after-cold", "nothing-new", "one-new")  # when publish's later steps are timed
-SEARCH_BUNDLES = ("pagefind", "pagefind-shards")  # written by the search index, not the build
+SEARCH_BUNDLES = (MAIN_DIR, SHARDS_DIR)  # written by the search index, not the build
 
 
 @dataclass(frozen=True)
@@ -172,15 +173,16 @@ def _total(diff: TreeDiff | None) -> int | None:
 # ---------------------------------------------------------------------------------------------
 
 
+def site_files(folder: Path) -> list[Path]:
+    """Every file the build wrote under `folder` (the search bundles aside), sorted."""
+    return [path for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.relative_to(folder).parts[0] not in SEARCH_BUNDLES]
+
+
 def hash_tree(folder: Path) -> dict[str, str]:
-    """Every file under `folder` but the search bundles: relative POSIX path → SHA-256 of its
-    bytes."""
-    hashes: dict[str, str] = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.relative_to(folder).parts[0] not in SEARCH_BUNDLES:
-            hashes[path.relative_to(folder).as_posix()] = hashlib.sha256(
-                path.read_bytes()).hexdigest()
-    return hashes
+    """Every file of `site_files`: relative POSIX path → SHA-256 of its bytes."""
+    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in site_files(folder)}
 
 
 def compare_trees(before: Mapping[str, str], after: Mapping[str, str]) -> TreeDiff:
@@ -327,8 +329,7 @@ class SizeBench:
         if measurement.exit_code != 0:
             raise RunError(f"{name} build ({self.result.posts} posts) exited "
                            f"{measurement.exit_code}; last lines of {log}:\n{_tail(log)}")
-        files = sum(1 for p in output.rglob("*") if p.is_file() and p.relative_to(
-            output).parts[0] not in SEARCH_BUNDLES) if output.is_dir() else 0
+        files = len(site_files(output)) if output.is_dir() else 0
         if files == 0:
             raise RunError(f"{name} build ({self.result.posts} posts) wrote nothing to {output}")
         run = BuildRun(name, measurement, files, load_before, os.getloadavg()[0],
