@@ -369,12 +369,14 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
 
     def _start_ahead(self, apart: str, check: OutputCheck, processes: int,
                      min_items: int) -> Ahead:
-        """The other core's work in a publish: the walk of `apart`, the output check, and what
-        plugins hand over on BUILD_PUBLISH (each may wait for the walk's listing)."""
+        """The other core's work in a publish: the walk of `apart`, what plugins hand over on
+        BUILD_PUBLISH (each may wait for the walk's listing), then the output check (asked for
+        last: at 20,000 posts, checking first made the articles wait 0.1 s for the comment
+        folders' comparison)."""
         ahead = Ahead(self.path, apart, self.settings)
-        check.in_background(partial(ahead.add, listing=False))
         blinker.signal(BUILD_PUBLISH).send(self, settings=self.settings, processes=processes,
                                            min_items=min_items, run_in_background=ahead.add)
+        check.in_background(partial(ahead.add, listing=False))
         ahead.start()
         return ahead
 

@@ -286,9 +286,11 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                 or not self._carries(context):
             return False
         # What both sides need, worked out once, before the fork (and kept by this side:
-        # the manifest records the site key).
+        # the manifest records the site key); the output check's answer from the publish's
+        # other process is taken here (ahead.py: only this process may read its pipe).
         self._unchanged_posts(context)
         self._today()
+        self.check.settle()
         queued = len(self.deferred)
 
         def apart() -> tuple[dict[str, list[Any]], int, int, set[str], set[str]]:

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -544,11 +545,23 @@ def test_a_publish_whose_other_process_fails_still_builds_the_site(
 
 
 def test_a_publish_writes_the_feeds_and_topics_in_another_process(
-        network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     """With two processes, a publish writes the articles' feeds and topic pages in a forked
     process while it writes the other pages itself: the feeds and topics that show the new
-    post are written there, and the site is what a full build writes."""
+    post are written there, and the site is what a full build writes. The output check of
+    the publish's first other process (ahead.py) answers late here, after the articles are
+    grouped: the forked process must not be the one that reads that answer."""
+    from plugins.incremental.outputs import OutputCheck
+
     parent, calls = os.getpid(), tmp_path / "calls"
+    find_damaged = OutputCheck._find_damaged
+
+    def slowly(self: Any) -> Any:
+        time.sleep(1.5)
+        return find_damaged(self)
+
+    monkeypatch.setattr(OutputCheck, "_find_damaged", slowly)
 
     def noting(name: str) -> None:
         original = getattr(IncrementalWriter, name)
@@ -565,7 +578,9 @@ def test_a_publish_writes_the_feeds_and_topics_in_another_process(
         noting(name)
     before = tree(network.output)
     update = add_update(network.site, SPEC, comments=2)
-    pelican = network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
+    with caplog.at_level(logging.WARNING):
+        pelican = network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
+    assert "process" not in caplog.text  # nothing done here instead
     noted = [line.split(" ", 2) for line in calls.read_text(encoding="utf-8").splitlines()]
     apart = {(name, what.split("/")[0]) for name, pid, what in noted if int(pid) != parent}
     here = {(name, what.split("/")[0]) for name, pid, what in noted if int(pid) == parent}
@@ -725,6 +740,18 @@ def test_an_output_check_in_another_process_finds_what_a_check_here_finds(
     fallback = OutputCheck(tmp_path, pages)
     fallback.in_background(lambda work: Failed())
     assert {name: fallback.intact(name) for name in [*pages, "other"]} == here
+
+    class NotWaitedFor:  # the other process checks last; a build with nothing new looks here
+        def result(self) -> Any:
+            raise AssertionError("all_intact waited for the other process")
+
+    for kept, intact in ((pages, False), ({"same.html": ["key", 3],
+                                           "sub/same.html": ["key", 3]}, True)):
+        nothing_new = OutputCheck(tmp_path, kept)
+        nothing_new.in_background(lambda work: NotWaitedFor())
+        assert nothing_new.all_intact() is intact
+        assert {name: nothing_new.intact(name) for name in kept} == \
+            {name: here[name] for name in kept}
 
 
 def test_the_sitemap_lists_every_page_the_build_wrote(network: Network) -> None:
