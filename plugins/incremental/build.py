@@ -35,11 +35,11 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from aggregator.atomic import write_atomic
 from aggregator.errors import WriteError
 
-from .ahead import WALK_APART, Ahead
+from .ahead import WALK_APART, Ahead, walk_early
 from .changes import IN_PLACE_KEY, LOST_DATES_KEY
 from .generators import STORE_KEYS, NetworkArticlesGenerator, NetworkPagesGenerator
 from .keys import _hash, settings_digest, tree_digest
-from .listing import LISTING_KEY, ContentListing
+from .listing import LISTING_KEY, ContentListing, Walked
 from .outputs import OutputCheck
 from .preread import (
     BUILD_PREREAD,
@@ -48,7 +48,7 @@ from .preread import (
     PREREAD_KEY,
     preread,
 )
-from .render import MIN_PAGES_PER_PROCESS, Background, in_processes
+from .render import MIN_PAGES_PER_PROCESS, Background, RenderError, in_processes
 from .store import ArticleStore
 from .writer import IncrementalWriter
 
@@ -260,6 +260,17 @@ class _Plan:
 class IncrementalPelican(Pelican):  # type: ignore[misc]
     """Pelican with a nothing-new shortcut, a skipping writer and stale-page removal."""
 
+    def __init__(self, settings: Any) -> None:
+        # A publish's walk of the posts starts now, in another process (ahead.py), while
+        # Pelican loads the plugins and the build reads its manifest.
+        self._early = walk_early(settings, Path(str(settings.get("CACHE_PATH") or "cache"))
+                                 / MANIFEST_FILE)
+        try:
+            super().__init__(settings)
+        except BaseException:
+            self._take_early(use=False)
+            raise
+
     def run(self) -> None:
         cache = Path(str(self.settings.get("CACHE_PATH") or "cache"))
         self._templates = _template_cache(cache / TEMPLATE_CACHE)
@@ -268,6 +279,22 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             self._build(cache)
         finally:
             signals.generator_init.disconnect(self._cache_templates)
+            self._take_early(use=False)
+
+    def _take_early(self, *, use: bool) -> Walked | None:
+        """What the early walk found (`use`), or None: not started, not used (the process is
+        waited for), or failed (said in the log: the scan walks here)."""
+        early, self._early = getattr(self, "_early", None), None
+        if early is None:
+            return None
+        if not use:
+            early.close()
+            return None
+        try:
+            return early.result()  # type: ignore[no-any-return]
+        except RenderError as exc:
+            logger.warning("%s not walked in another process, walked now: %s", self.path, exc)
+            return None
 
     def _cache_templates(self, generator: Any) -> None:
         """generator_init: this build's generators keep compiled templates in CACHE_PATH
@@ -294,7 +321,9 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 and hasattr(os, "fork"):
             # a publish: the other core walks `apart` and does what it can ahead (ahead.py)
             self._ahead = self._start_ahead(apart, check, processes, min_items)
-        listing = ContentListing.scan(self.path, apart=apart if self._ahead else None)
+        walked = self._take_early(use=self._ahead is not None)
+        listing = ContentListing.scan(self.path, apart=apart if self._ahead else None,
+                                      walked=walked)
         if self._ahead is not None:
             listing.expect(self._ahead.part)
         fingerprint, state = self._fingerprint(base_key, listing, apart), self._state_stamp()

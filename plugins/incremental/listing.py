@@ -31,6 +31,7 @@ Folders = dict[str, list[tuple[str, Stamp]]]
 # What a walk of one top-level folder gives (`walk_part`): its folders, its digest, whether it
 # has symbolic links.
 Part = tuple[Folders, str, bool]
+Walked = tuple[Folders, bool]  # what `walk_rest` gives: its folders, whether it met a link
 
 
 class ContentListing:
@@ -58,13 +59,25 @@ class ContentListing:
         return self._links
 
     @classmethod
-    def scan(cls, folder: Path | str, *, apart: str | None = None) -> ContentListing:
+    def scan(cls, folder: Path | str, *, apart: str | None = None,
+             walked: Walked | None = None) -> ContentListing:
         """Walk the folder, but for the top-level folder `apart` (walked by `walk_part`
-        elsewhere and handed over with `expect`)."""
+        elsewhere and handed over with `expect`); `walked`: what `walk_rest` found, in
+        another process, instead of walking here."""
         listing = cls(os.path.normpath(str(folder)))
-        listing._links = _walk(listing.root, "", listing._folders, skip=apart)
+        if walked is None:
+            listing._links = _walk(listing.root, "", listing._folders, skip=apart)
+        else:
+            listing._folders, listing._links = walked
         listing._apart = apart
         return listing
+
+    @classmethod
+    def walk_rest(cls, folder: Path | str, apart: str | None) -> Walked:
+        """What `scan(folder, apart=apart)` walks itself: for a scan given it from another
+        process (ahead.py `walk_early`)."""
+        found: Folders = {}
+        return found, _walk(os.path.normpath(str(folder)), "", found, skip=apart)
 
     @classmethod
     def walk_part(cls, folder: Path | str, top: str) -> Part:

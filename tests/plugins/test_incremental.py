@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -337,6 +338,22 @@ def test_a_damaged_kept_post_is_read_from_its_file(
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
 
 
+def test_kept_rows_unpickled_in_one_pass_each_as_on_its_own() -> None:
+    """The kept posts' light parts are unpickled one after the other by one reader: each
+    gives what it gives alone, and one that is damaged (broken, cut short, too long) is
+    None, left to be read alone, without taking its neighbours with it."""
+    references = store_module._References({"settings": {}, "context": {}}, {})
+    kept = [pickle.dumps((number, "title " * number, [number]), protocol=5)
+            for number in range(6)]
+    alone = [references.load(blob) for blob in kept]
+    assert references.load_each(kept) == alone
+    for damage in (lambda blob: b"\x80\x05broken", lambda blob: blob[:-3],
+                   lambda blob: blob + b"more"):
+        damaged = [*kept[:3], damage(kept[3]), *kept[4:]]
+        assert references.load_each(damaged) == [*alone[:3], None, *alone[4:]]
+    assert references.load_each([]) == []
+
+
 def test_a_new_day_renders_the_pages_that_show_the_date(network: Network,
                                                         tmp_path: Path) -> None:
     """A year on with nothing new, members are "quiet" and charts move: first pages of
@@ -520,23 +537,26 @@ def test_a_publish_that_walks_everything_itself_builds_the_same_site(
 def test_a_publish_whose_other_process_fails_still_builds_the_site(
         network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    """If the publish's other process (ahead.py) fails, this one walks the comments, compares
-    their folders and checks the output itself, says so, and writes the same site."""
+    """If the publish's other processes (ahead.py) fail, this one walks the posts and the
+    comments, compares their folders and checks the output itself, says so, and writes the
+    same site."""
     parent = os.getpid()
-    walk_part = ContentListing.walk_part.__func__  # type: ignore[attr-defined]
+    for name in ("walk_part", "walk_rest"):
+        def fails_over_there(cls: Any, folder: Any, top: str,
+                             walk: Any = getattr(ContentListing, name).__func__) -> Any:
+            if os.getpid() != parent:
+                raise OSError("disk on fire")
+            return walk(cls, folder, top)
 
-    def fails_over_there(cls: Any, folder: Any, top: str) -> Any:
-        if os.getpid() != parent:
-            raise OSError("disk on fire")
-        return walk_part(cls, folder, top)
-
-    monkeypatch.setattr(ContentListing, "walk_part", classmethod(fails_over_there))
+        monkeypatch.setattr(ContentListing, name, classmethod(fails_over_there))
     add_update(network.site, SPEC, comments=2)
     pages = sorted(network.output.glob("*/*/*/index.html"))
     pages[1].unlink()
     with caplog.at_level(logging.WARNING):
         network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
-    assert "not walked in another process, walked now" in caplog.text
+    assert f"{network.site.content}/comments not walked in another process, walked now" \
+        in caplog.text
+    assert f"{network.site.content} not walked in another process, walked now" in caplog.text
     assert "comment folders not compared ahead, compared now" in caplog.text
     assert "output check in another process failed, done here" in caplog.text
     assert "disk on fire" in caplog.text
@@ -576,6 +596,14 @@ def test_a_publish_writes_the_feeds_and_topics_in_another_process(
 
     for name in ("write_feed", "_write_pages", "carry_articles"):
         noting(name)
+    walk_rest = ContentListing.walk_rest.__func__  # type: ignore[attr-defined]
+
+    def walk_noted(cls: Any, folder: Any, apart: Any) -> Any:
+        with calls.open("a", encoding="utf-8") as handle:
+            handle.write(f"walk_rest {os.getpid()} {apart}\n")
+        return walk_rest(cls, folder, apart)
+
+    monkeypatch.setattr(ContentListing, "walk_rest", classmethod(walk_noted))
     before = tree(network.output)
     update = add_update(network.site, SPEC, comments=2)
     with caplog.at_level(logging.WARNING):
@@ -588,6 +616,7 @@ def test_a_publish_writes_the_feeds_and_topics_in_another_process(
     # the archives…), the sectors' and members' lists here
     assert ("write_feed", "feeds") in apart
     assert {what for name, what in apart if name == "_write_pages"} == {"tags"}
+    assert ("walk_rest", "comments") in apart  # the posts, walked as the build started
     assert {name for name, _what in here} == {"carry_articles", "_write_pages"}
     assert {("_write_pages", "index.html"), ("_write_pages", "sectors"),
             ("_write_pages", "members")} <= here

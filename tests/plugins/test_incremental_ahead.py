@@ -54,6 +54,18 @@ def test_a_walk_shared_with_another_process_lists_what_one_walk_lists(tmp_path: 
     assert again.digest(leave_out="comments") == whole.digest(leave_out="comments")
 
 
+def test_the_rest_walked_in_another_process_lists_what_a_scan_lists(tmp_path: Path) -> None:
+    """walk_rest (ahead.walk_early's work) found what scan would walk itself: the listing
+    made from it is the one scan makes."""
+    root = _content(tmp_path / "content")
+    here = ContentListing.scan(root, apart="comments")
+    given = ContentListing.scan(root, apart="comments",
+                                walked=ContentListing.walk_rest(root, "comments"))
+    assert given.folders == here.folders
+    assert given.digest(leave_out="comments") == here.digest(leave_out="comments")
+    assert not any(rel.startswith("comments") for rel in given.folders)
+
+
 def test_a_part_not_walked_elsewhere_is_walked_here(tmp_path: Path,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     root = _content(tmp_path / "content")
