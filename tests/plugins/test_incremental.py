@@ -541,14 +541,18 @@ def test_a_publish_whose_other_process_fails_still_builds_the_site(
     comments, compares their folders and checks the output itself, says so, and writes the
     same site."""
     parent = os.getpid()
-    for name in ("walk_part", "walk_rest"):
-        def fails_over_there(cls: Any, folder: Any, top: str,
-                             walk: Any = getattr(ContentListing, name).__func__) -> Any:
+
+    def failing_over_there(walk: Any) -> Any:
+        def fails_over_there(cls: Any, folder: Any, top: str) -> Any:
             if os.getpid() != parent:
                 raise OSError("disk on fire")
             return walk(cls, folder, top)
 
-        monkeypatch.setattr(ContentListing, name, classmethod(fails_over_there))
+        return classmethod(fails_over_there)
+
+    for name in ("walk_part", "walk_rest"):
+        monkeypatch.setattr(ContentListing, name,
+                            failing_over_there(getattr(ContentListing, name).__func__))
     add_update(network.site, SPEC, comments=2)
     pages = sorted(network.output.glob("*/*/*/index.html"))
     pages[1].unlink()
