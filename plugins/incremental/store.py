@@ -45,10 +45,9 @@ import os
 import pickle
 import sqlite3
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, timezone
 from functools import cache
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -293,13 +292,6 @@ class _Pickler(pickle.Pickler):
         return None
 
 
-def light_state(loaded: Any) -> tuple[Any, dict[str, Any]]:
-    """A kept article's class and light state from its unpickled light part: the class, the
-    shared names of its attributes and their values."""
-    cls, names, values = loaded
-    return cls, dict(zip(names, values, strict=True))
-
-
 class _References:
     """What the pickles made by _Pickler refer to, by number: the build's objects (settings,
     context) by name, shared objects (tags, categories, authors, time zones, sets of names),
@@ -344,32 +336,11 @@ class _References:
         unpickler.persistent_load = self.persistent_load  # type: ignore[assignment]
         return unpickler.load()
 
-    def load_each(self, blobs: Sequence[bytes]) -> list[Any]:
-        """Unpickle each of `blobs`, read one after the other from one stream (a stream each
-        cost a sixth more at 20,000 posts; an Unpickler each is the cheapest way to start
-        every pickle with nothing of the one before). One that fails, or does not end where
-        it should (damaged), is None: left to `load`, which says why."""
-        stream = io.BytesIO(b"".join(blobs))
-        found: list[Any] = []
-        start = 0
-        for end in accumulate(map(len, blobs)):
-            stream.seek(start)
-            unpickler = pickle.Unpickler(stream)  # noqa: S301 - our own cache
-            unpickler.persistent_load = self.persistent_load  # type: ignore[assignment]
-            try:
-                value = unpickler.load()
-                if stream.tell() != end:
-                    raise pickle.UnpicklingError("not where it should end")
-            except Exception:  # noqa: BLE001 - `load` tries it alone and says why
-                value = None
-            found.append(value)
-            start = end
-        return found
-
     def load_light(self, data: bytes) -> tuple[Any, dict[str, Any]]:
         """A kept article's class and light state, from what `ArticleStore.put` pickled: the
         class, the shared names of its attributes and their values."""
-        return light_state(self.load(data))
+        cls, names, values = self.load(data)
+        return cls, dict(zip(names, values, strict=True))
 
     def persistent_load(self, number: Any) -> Any:
         try:
@@ -530,26 +501,20 @@ class ArticleStore:
         if listing is None or os.sep != "/":
             return ready
         vouches, stamp_of = listing.vouches_for, listing.file
-        same = [(name, row) for name, row in self._kept_rows().items()
-                if vouches(name) and stamp_of(name) == row[:3]]
-        loaded = self._references.load_each([row[3] for _name, row in same])
-        for (name, row), light in zip(same, loaded, strict=True):
-            if light is None:
-                continue  # `get` tries again and says why
+        for name, row in self._kept_rows().items():
+            if not vouches(name) or stamp_of(name) != row[:3]:
+                continue
             try:
-                article, extras = self._kept_article(name, row, light)
+                article, extras = self._kept_article(name, row)
             except Exception:  # noqa: BLE001, S112 - `get` tries again and says why
                 continue
             ready[name] = (article, row[:3], extras)
         return ready
 
-    def _kept_article(self, name: str, row: tuple[Any, ...],
-                      light: Any = None) -> tuple[Any, bool]:
-        """The article a kept row holds (its light part, unpickled here unless `light` is
-        it; the rest read when asked for), with the extras if they are valid (True then);
-        raises if the row cannot be unpickled."""
-        cls, state = light_state(light) if light is not None else \
-            self._references.load_light(row[3])
+    def _kept_article(self, name: str, row: tuple[Any, ...]) -> tuple[Any, bool]:
+        """The article a kept row holds (its light part; the rest read when asked for), with
+        the extras if they are valid (True then); raises if the row cannot be unpickled."""
+        cls, state = self._references.load_light(row[3])
         kind: Any = _lazy(cls)
         article = kind.__new__(kind)
         state[BODY_ATTRIBUTE] = (self.bodies, name)

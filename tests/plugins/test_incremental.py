@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import pickle
 import re
 import shutil
 import subprocess
@@ -336,22 +335,6 @@ def test_a_damaged_kept_post_is_read_from_its_file(
     assert f"{name}: kept article unusable, read again" in caplog.text
     assert f"Posts: 3 read, {SPEC.posts - 2} unchanged since the last build" in caplog.text
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
-
-
-def test_kept_rows_unpickled_in_one_pass_each_as_on_its_own() -> None:
-    """The kept posts' light parts are unpickled one after the other by one reader: each
-    gives what it gives alone, and one that is damaged (broken, cut short, too long) is
-    None, left to be read alone, without taking its neighbours with it."""
-    references = store_module._References({"settings": {}, "context": {}}, {})
-    kept = [pickle.dumps((number, "title " * number, [number]), protocol=5)
-            for number in range(6)]
-    alone = [references.load(blob) for blob in kept]
-    assert references.load_each(kept) == alone
-    for damage in (lambda blob: b"\x80\x05broken", lambda blob: blob[:-3],
-                   lambda blob: blob + b"more"):
-        damaged = [*kept[:3], damage(kept[3]), *kept[4:]]
-        assert references.load_each(damaged) == [*alone[:3], None, *alone[4:]]
-    assert references.load_each([]) == []
 
 
 def test_a_new_day_renders_the_pages_that_show_the_date(network: Network,
