@@ -30,9 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from .listing import LISTING_KEY, ContentListing, Part
-from .render import Background, Staged
+from .render import Background, Staged, build_processes
 
 WALK_APART = "INCREMENTAL_WALK_APART"  # setting: the top-level folder walked by Ahead
+
+
+def walk_apart(settings: Mapping[str, Any]) -> str:
+    """The top-level content folder a publish walks in another process ("": none)."""
+    return str(settings.get(WALK_APART, "comments") or "")
 
 
 class Step:
@@ -97,10 +102,9 @@ def walk_early(settings: Mapping[str, Any], manifest: Path) -> Background | None
     `result()`: `ContentListing.walk_rest`'s), if the build looks like a publish on more
     than one core (the last build left a manifest); None otherwise. The build takes it for
     its scan if it is a publish, and closes it if not."""
-    apart = str(settings.get(WALK_APART, "comments") or "")
-    processes = int(settings.get("BUILD_PROCESSES") or os.cpu_count() or 1)
+    apart = walk_apart(settings)
     path = settings.get("PATH")
-    if not apart or processes < 2 or not path or not hasattr(os, "fork") \
+    if not apart or build_processes(settings) < 2 or not path or not hasattr(os, "fork") \
             or not manifest.is_file():
         return None
     return Background(partial(ContentListing.walk_rest, str(path), apart))

@@ -35,7 +35,7 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from aggregator.atomic import write_atomic
 from aggregator.errors import WriteError
 
-from .ahead import WALK_APART, Ahead, walk_early
+from .ahead import Ahead, walk_apart, walk_early
 from .changes import IN_PLACE_KEY, LOST_DATES_KEY
 from .generators import STORE_KEYS, NetworkArticlesGenerator, NetworkPagesGenerator
 from .keys import _hash, settings_digest, tree_digest
@@ -48,7 +48,7 @@ from .preread import (
     PREREAD_KEY,
     preread,
 )
-from .render import MIN_PAGES_PER_PROCESS, Background, RenderError, in_processes
+from .render import MIN_PAGES_PER_PROCESS, Background, RenderError, build_processes, in_processes
 from .store import ArticleStore
 from .writer import IncrementalWriter
 
@@ -257,14 +257,18 @@ class _Plan:
     listing: ContentListing | None = None  # this build's walk (it gives `apart`'s digest)
 
 
+def _cache_folder(settings: Mapping[str, Any]) -> Path:
+    """CACHE_PATH: where the manifest and the caches are kept."""
+    return Path(str(settings.get("CACHE_PATH") or "cache"))
+
+
 class IncrementalPelican(Pelican):  # type: ignore[misc]
     """Pelican with a nothing-new shortcut, a skipping writer and stale-page removal."""
 
     def __init__(self, settings: Any) -> None:
         # A publish's walk of the posts starts now, in another process (ahead.py), while
         # Pelican loads the plugins and the build reads its manifest.
-        self._early = walk_early(settings, Path(str(settings.get("CACHE_PATH") or "cache"))
-                                 / MANIFEST_FILE)
+        self._early = walk_early(settings, _cache_folder(settings) / MANIFEST_FILE)
         try:
             super().__init__(settings)
         except BaseException:
@@ -272,7 +276,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             raise
 
     def run(self) -> None:
-        cache = Path(str(self.settings.get("CACHE_PATH") or "cache"))
+        cache = _cache_folder(self.settings)
         self._templates = _template_cache(cache / TEMPLATE_CACHE)
         signals.generator_init.connect(self._cache_templates, weak=False)
         try:
@@ -315,7 +319,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         base_key = _hash(settings_digest(self.settings), _versions(),
                          tree_digest(code_folders(self.settings)))
         processes, min_items = self._processes()
-        apart = str(self.settings.get(WALK_APART, "comments") or "")
+        apart = walk_apart(self.settings)
         self._ahead: Ahead | None = None
         if manifest.pages and manifest.site_key == base_key and processes > 1 and apart \
                 and hasattr(os, "fork"):
@@ -565,7 +569,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
     def _processes(self) -> tuple[int, int]:
         """BUILD_PROCESSES (default: one per core) and BUILD_PROCESS_MIN_PAGES (0: each step's
         own minimum of files or pages per process)."""
-        return (int(self.settings.get("BUILD_PROCESSES") or os.cpu_count() or 1),
+        return (build_processes(self.settings),
                 int(self.settings.get("BUILD_PROCESS_MIN_PAGES") or 0))
 
     def _get_generator_classes(self) -> list[type]:

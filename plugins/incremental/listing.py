@@ -65,10 +65,8 @@ class ContentListing:
         elsewhere and handed over with `expect`); `walked`: what `walk_rest` found, in
         another process, instead of walking here."""
         listing = cls(os.path.normpath(str(folder)))
-        if walked is None:
-            listing._links = _walk(listing.root, "", listing._folders, skip=apart)
-        else:
-            listing._folders, listing._links = walked
+        listing._folders, listing._links = walked if walked is not None else \
+            cls.walk_rest(listing.root, apart)
         listing._apart = apart
         return listing
 
