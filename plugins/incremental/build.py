@@ -329,12 +329,14 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         listing = ContentListing.scan(self.path, apart=apart if self._ahead else None,
                                       walked=walked)
         if self._ahead is not None:
-            listing.expect(self._ahead.part)
+            listing.expect(self._ahead.part, self._ahead.digest)
         fingerprint, state = self._fingerprint(base_key, listing, apart), self._state_stamp()
         stages.mark("walk")
+        # The output is checked before the folder walked apart is asked for: while the other
+        # process still walks it (item 11 in docs/architecture.md).
         if (manifest.fingerprint == fingerprint and manifest.site_key == base_key
-                and manifest.apart == (listing.part_digest(apart) if apart else "")
-                and check.all_intact()):
+                and check.all_intact()
+                and manifest.apart == (listing.part_digest(apart) if apart else "")):
             if self._ahead is not None:
                 self._ahead.close(stop=True)  # its work is not needed
             if manifest.state == state:

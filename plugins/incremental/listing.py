@@ -46,6 +46,7 @@ class ContentListing:
         self._digests: dict[str, str] = {}  # top-level folder → digest of a part walked apart
         self._apart: str | None = None  # a top-level folder being walked elsewhere
         self._pending: Callable[[], Part] | None = None  # waits for that walk
+        self._pending_digest: Callable[[], str] | None = None  # waits for its digest only
         self._only: str | None = None  # of_part: the one top-level folder listed
 
     @property
@@ -96,9 +97,11 @@ class ContentListing:
         listing._apart, listing._only = top, top
         return listing
 
-    def expect(self, part: Callable[[], Part]) -> None:
-        """`part()` gives the folder left out of the walk (waiting for it) when asked."""
+    def expect(self, part: Callable[[], Part], digest: Callable[[], str] | None = None) -> None:
+        """`part()` gives the folder left out of the walk (waiting for it) when asked;
+        `digest()`, if given, only its digest (sooner, and without its files)."""
         self._pending = part
+        self._pending_digest = digest
 
     def _complete(self) -> None:
         pending, self._pending = self._pending, None
@@ -150,7 +153,14 @@ class ContentListing:
 
     def part_digest(self, top: str) -> str:
         """The digest of one top-level folder's files (waiting for it if it is walked apart)."""
-        self._complete()
+        if top == self._apart and top not in self._digests and self._pending is not None \
+                and self._pending_digest is not None:
+            try:
+                self._digests[top] = self._pending_digest()
+            except RuntimeError:  # the whole part is asked for (and walked here if need be)
+                self._pending_digest = None
+        if top not in self._digests:
+            self._complete()
         if top in self._digests:
             return self._digests[top]
         return _part_digest({rel: names for rel, names in self._folders.items()

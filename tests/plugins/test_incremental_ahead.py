@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from plugins.incremental.ahead import Ahead
 from plugins.incremental.listing import ContentListing
 from plugins.incremental.render import RenderError, Staged
 
@@ -79,6 +80,55 @@ def test_a_part_not_walked_elsewhere_is_walked_here(tmp_path: Path,
         assert shared.folders == ContentListing.scan(root).folders
     assert "comments not walked in another process, walked now" in caplog.text
     assert "disk on fire" in caplog.text
+
+
+def test_the_digest_of_a_part_walked_elsewhere_is_had_without_its_files(
+        tmp_path: Path) -> None:
+    """A build with nothing new compares only the digest of the folder walked apart: it is
+    taken on its own, without waiting for (or loading) the folder's listing, and is the
+    digest one walk makes; if it cannot be had, the listing is, as before."""
+    root = _content(tmp_path / "content")
+    whole = ContentListing.scan(root)
+    asked: list[str] = []
+
+    def part() -> object:
+        asked.append("part")
+        return ContentListing.walk_part(root, "comments")
+
+    def digest() -> str:
+        asked.append("digest")
+        return ContentListing.walk_part(root, "comments")[1]
+
+    shared = ContentListing.scan(root, apart="comments")
+    shared.expect(part, digest)  # type: ignore[arg-type]
+    assert shared.part_digest("comments") == whole.part_digest("comments")
+    assert asked == ["digest"]
+    assert shared.folders == whole.folders  # the files, when asked for
+    assert asked == ["digest", "part"]
+
+    def no_digest() -> str:
+        raise RenderError("a background build process failed: disk on fire")
+
+    asked.clear()
+    fallback = ContentListing.scan(root, apart="comments")
+    fallback.expect(part, no_digest)  # type: ignore[arg-type]
+    assert fallback.part_digest("comments") == whole.part_digest("comments")
+    assert asked == ["part"]
+
+
+def test_the_other_process_walks_a_folder_and_sends_its_digest_then_its_files(
+        tmp_path: Path) -> None:
+    root = _content(tmp_path / "content")
+    ahead = Ahead(root, "comments", {})
+    seen = ahead.add(lambda: sorted(ContentListing.walk_part(root, "comments")[0]))
+    ahead.start()
+    try:
+        walked = ContentListing.walk_part(root, "comments")
+        assert ahead.digest() == walked[1]
+        assert ahead.part() == walked
+        assert seen.result() == ["comments", "comments/one", "comments/two"]
+    finally:
+        ahead.close()
 
 
 def test_a_listing_of_one_folder_vouches_for_nothing_else(tmp_path: Path) -> None:
