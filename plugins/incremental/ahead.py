@@ -5,14 +5,17 @@ the posts, group them, key or carry the pages. Much of it does not need the post
 start a publish forks one process (`Ahead`) that works through, in order:
 
 1. the walk of one top-level folder (INCREMENTAL_WALK_APART, the comments: three files in
-   four of a network's content), handed to this process's listing when something asks for a
-   file there (listing.py `expect`), its digest first (a build with nothing new needs only
-   that); this process walks the rest meanwhile;
+   four of a network's content), its digest sent at once (a build with nothing new needs
+   only that), what it found last of all, to this process's listing if something asks for
+   a file there (listing.py `expect`: the plugins' work below says what they need of it);
+   this process walks the rest meanwhile;
 2. the work plugins hand over on the BUILD_PUBLISH signal (plugins/comment_threads: compare
    every comment folder with its cache), run with the settings as they were then and a
    listing of that folder;
 3. the check of the output folder (outputs.py), which the writer needs last (a build with
-   nothing new checks it itself, while this process walks).
+   nothing new checks it itself, while this process walks);
+4. what the walk found (a publish usually needs none of it: the build stops this process
+   when it is done, whatever it is doing).
 
 Each result is collected when it is needed, and waited for only then. If the process fails,
 its users do the work themselves (each says so in the log): the output is the same.
@@ -60,10 +63,11 @@ class Ahead:
         self.root = str(root)
         self.apart = apart
         self._settings = settings
-        # the walk, then what it found: its digest comes first, on its own (a build with
-        # nothing new needs no more, and a 60,000-file listing takes a tenth of a second to
-        # pass from one process to another)
-        self._steps: list[Callable[[], Any]] = [self._walk, self._found]
+        # the walk gives its digest only (a build with nothing new needs no more, and a
+        # 60,000-file listing takes a tenth of a second to pass from one process to another);
+        # what it found is the last step (`start`), for whoever asks
+        self._steps: list[Callable[[], Any]] = [self._walk]
+        self._found_step = -1
         self._part: Part | None = None  # in the child: what its walk found
         self._staged: Staged | None = None
 
@@ -76,7 +80,8 @@ class Ahead:
         return Step(self, len(self._steps) - 1)
 
     def start(self) -> None:
-        self._staged = Staged(self._steps)
+        self._found_step = len(self._steps)
+        self._staged = Staged([*self._steps, self._found])
 
     def digest(self) -> str:
         """The digest of the folder walked (waits for the walk): for `ContentListing.expect`."""
@@ -84,7 +89,7 @@ class Ahead:
 
     def part(self) -> Part:
         """What the walk found (waits for it): for `ContentListing.expect`."""
-        return self.result(1)  # type: ignore[no-any-return]
+        return self.result(self._found_step)  # type: ignore[no-any-return]
 
     def result(self, index: int) -> Any:
         if self._staged is None:

@@ -431,8 +431,12 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                         base_key: str) -> None:
         """Pelican's run, then the caches and the manifest (only if it succeeded)."""
         succeeded = False
+        plan = self._plan
         try:
             super().run()
+            if plan.apart and plan.listing is not None:
+                plan.listing.part_digest(plan.apart)  # for the manifest: asked before the other
+                # process is stopped (below), since a publish may not have needed it so far
             succeeded = True
         finally:
             signals.all_generators_finalized.disconnect(self._keep_generators)
@@ -461,7 +465,6 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)
         page_site_key, built_on = writer.carried_from()
-        plan = self._plan
         manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts(),
                       page_site_key=page_site_key, today=built_on,
                       stages=self._stages.spent(),

@@ -23,6 +23,7 @@ from pelican.settings import read_settings
 from aggregator.comment_files import comment_slug, sync_thread
 from aggregator.comments import parse_comment_feed
 from plugins.comment_threads import (
+    CONTENT_LISTING_KEY,
     CommentNode,
     CommentThreads,
     comment_events,
@@ -31,6 +32,7 @@ from plugins.comment_threads import (
     unchanged_folders_ahead,
 )
 from plugins.comment_threads.foldercache import FEW_LISTINGS
+from plugins.incremental.listing import ContentListing
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "plugins" / "comment_threads" / "README.md"
@@ -333,16 +335,24 @@ def test_unchanged_folders_found_ahead_are_what_threading_each_finds(
     (tmp_path / "comments" / "changed" / "9.md").write_text(
         "Author: B\nDate: 2026-03-02 09:00:00+00:00\nSlug: c9\n\nLate.\n", encoding="utf-8")
 
-    ahead = CommentThreads(settings).unchanged_folders()
+    # over there, with the build's listing of the comments (as a publish's other process has)
+    listed = {**settings, CONTENT_LISTING_KEY: ContentListing.scan(tmp_path)}
+    ahead = CommentThreads(listed).unchanged_folders()
     assert ahead == {"kept": (digests["kept"], 2)}
-    assert unchanged_folders_ahead(settings) == (ahead, ["changed", "empty-of-cache", "kept"])
+    found = unchanged_folders_ahead(listed)
+    assert found[:2] == (ahead, ["changed", "empty-of-cache", "kept"])
+    # the other folders' files come with it: this process needs no listing of the comments
+    assert sorted(found[2]) == ["changed", "empty-of-cache"]
+    assert sorted(name for name, _stamp in found[2]["changed"]) == ["0.md", "9.md"]
     reads: list[str] = []
     original = CommentThreads.read
     monkeypatch.setattr(CommentThreads, "read",
                         lambda self, path: reads.append(path.parent.name) or original(self, path))
     second = CommentThreads(settings)
-    second.take_unchanged((ahead, ["changed", "empty-of-cache", "kept"]))
+    second.take_unchanged(found)
     monkeypatch.setattr(CommentThreads, "folders", lambda self: pytest.fail("listed again"))
+    monkeypatch.setattr("plugins.comment_threads.listing",
+                        lambda *args, **kwargs: pytest.fail("a folder listed again"))
     thread, digest = second.thread_and_digest("kept")
     assert (digest, thread.count, [n.slug for n in thread]) == (digests["kept"], 2, ["c0", "c1"])
     changed, changed_digest = second.thread_and_digest("changed")
