@@ -37,6 +37,7 @@ from bench.sitegen import GeneratedSite, SiteSpec, add_update, generate_site
 from plugins.incremental import build as build_module
 from plugins.incremental import render as render_module
 from plugins.incremental import store as store_module
+from plugins.incremental.ahead import Ahead
 from plugins.incremental.build import MANIFEST_FILE
 from plugins.incremental.changes import article_signature, dirty_pages, unchanged_posts
 from plugins.incremental.generators import NetworkArticlesGenerator
@@ -492,6 +493,15 @@ def test_a_publish_checks_pages_and_compares_comment_folders_on_the_other_core(
     read_folder = plugin.CommentThreads.read_folder
     monkeypatch.setattr(plugin.CommentThreads, "read_folder", lambda self, folder, key: (
         read.append(Path(folder).name), read_folder(self, folder, key))[1])
+    parent, listings = os.getpid(), tmp_path / "listings"
+    part = Ahead.part
+
+    def noted_part(self: Any) -> Any:
+        if os.getpid() == parent:
+            listings.touch()
+        return part(self)
+
+    monkeypatch.setattr(Ahead, "part", noted_part)
     pages = sorted(network.output.glob("*/*/*/index.html"))
     pages[2].unlink()
     pages[3].write_text("defaced", encoding="utf-8")
@@ -499,8 +509,42 @@ def test_a_publish_checks_pages_and_compares_comment_folders_on_the_other_core(
     network.build(BUILD_PROCESSES=2, BUILD_PROCESS_MIN_PAGES=1)
     assert read == [update.commented_post_slug]
     assert compared == [update.commented_post_slug]  # every other one was compared ahead
+    # the changed folder's files came with the comparison: the walk's whole listing of the
+    # comments was never passed to this process
+    assert not listings.exists()
     assert pages[2].is_file() and pages[3].read_text(encoding="utf-8") != "defaced"
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
+
+
+def test_a_publish_with_nothing_new_checks_the_output_while_the_comments_are_walked(
+        network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build with nothing new checks the output itself while its other process still walks
+    the comments (it needs only that walk's digest, and waits for it after), and stops."""
+    from plugins.incremental.outputs import OutputCheck
+
+    parent, checked, seen = os.getpid(), tmp_path / "checked", tmp_path / "seen"
+    walk_part = ContentListing.walk_part.__func__  # type: ignore[attr-defined]
+
+    def walk_waiting(cls: Any, folder: Any, top: str) -> Any:
+        if os.getpid() != parent:  # the other process: done only once the output is checked
+            deadline = time.monotonic() + 5
+            while not checked.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen.write_text("checked" if checked.exists() else "not checked", encoding="utf-8")
+        return walk_part(cls, folder, top)
+
+    all_intact = OutputCheck.all_intact
+
+    def noted(self: Any) -> bool:
+        found: bool = all_intact(self)
+        checked.touch()
+        return found
+
+    monkeypatch.setattr(ContentListing, "walk_part", classmethod(walk_waiting))
+    monkeypatch.setattr(OutputCheck, "all_intact", noted)
+    pelican = network.build(BUILD_PROCESSES=2)
+    assert not hasattr(pelican, "_writer")  # nothing new: stopped before the generators
+    assert seen.read_text(encoding="utf-8") == "checked"
 
 
 def test_a_publish_that_walks_everything_itself_builds_the_same_site(
