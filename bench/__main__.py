@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "alternated, the fastest of each kept (default 1)")
     parser.add_argument("--one-new-rounds", type=int, default=3,
                         help="build: publishes of one new post and three comments in a row, "
-                             "each with its own news, the fastest kept (default 3)")
+                             "each with its own news, the fastest kept; as many with nothing "
+                             "new (default 3)")
     parser.add_argument("--build-timeout", type=float, default=3600.0,
                         help="build: seconds before one build is killed (default 3600)")
     parser.add_argument("--workdir", type=Path,
