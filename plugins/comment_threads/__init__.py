@@ -47,9 +47,8 @@ logger = logging.getLogger(__name__)
 # bodies Markdown rendered, and each of those threads' HTML by post slug.
 Preread = tuple[list[tuple[str, Listing, list[Row]]], dict[str, str], dict[str, str]]
 # What `unchanged_folders_ahead` returns: post slug → (digest, count) of each folder as the
-# cache kept it, and the slugs of every folder.
-# What `unchanged_folders_ahead` sends back: the unchanged folders' digests and counts, the
-# slugs of every folder, and the other folders' files as the walk listed them.
+# cache kept it, the slugs of every folder, and the other folders' files as the walk listed
+# them (post slug → files).
 Ahead = tuple[dict[str, tuple[str | None, int]], list[str], dict[str, Any]]
 
 COMMENTS_DIR = "comments"
