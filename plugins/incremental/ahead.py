@@ -65,9 +65,8 @@ class Ahead:
         self._settings = settings
         # the walk gives its digest only (a build with nothing new needs no more, and a
         # 60,000-file listing takes a tenth of a second to pass from one process to another);
-        # what it found is the last step (`start`), for whoever asks
+        # what it found is the step after these (`start`), for whoever asks
         self._steps: list[Callable[[], Any]] = [self._walk]
-        self._found_step = -1
         self._part: Part | None = None  # in the child: what its walk found
         self._staged: Staged | None = None
 
@@ -80,7 +79,6 @@ class Ahead:
         return Step(self, len(self._steps) - 1)
 
     def start(self) -> None:
-        self._found_step = len(self._steps)
         self._staged = Staged([*self._steps, self._found])
 
     def digest(self) -> str:
@@ -89,7 +87,7 @@ class Ahead:
 
     def part(self) -> Part:
         """What the walk found (waits for it): for `ContentListing.expect`."""
-        return self.result(self._found_step)  # type: ignore[no-any-return]
+        return self.result(len(self._steps))  # type: ignore[no-any-return]
 
     def result(self, index: int) -> Any:
         if self._staged is None:

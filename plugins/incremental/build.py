@@ -432,11 +432,13 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         """Pelican's run, then the caches and the manifest (only if it succeeded)."""
         succeeded = False
         plan = self._plan
+        apart_digest = ""  # for the manifest
         try:
             super().run()
             if plan.apart and plan.listing is not None:
-                plan.listing.part_digest(plan.apart)  # for the manifest: asked before the other
-                # process is stopped (below), since a publish may not have needed it so far
+                # asked before the other process is stopped (below): a publish may not have
+                # needed it so far
+                apart_digest = plan.listing.part_digest(plan.apart)
             succeeded = True
         finally:
             signals.all_generators_finalized.disconnect(self._keep_generators)
@@ -468,8 +470,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts(),
                       page_site_key=page_site_key, today=built_on,
                       stages=self._stages.spent(),
-                      apart=plan.listing.part_digest(plan.apart)
-                      if plan.apart and plan.listing is not None else "")
+                      apart=apart_digest)
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 

@@ -34,12 +34,12 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 MIN_PAGES_PER_PROCESS = 200  # below this a fork costs more than it saves
+ERROR_BYTES = 64 * 1024
 
 
 def build_processes(settings: Mapping[str, Any]) -> int:
     """BUILD_PROCESSES: how many processes a build works in (default: one per core)."""
     return int(settings.get("BUILD_PROCESSES") or os.cpu_count() or 1)
-ERROR_BYTES = 64 * 1024
 
 
 class RenderError(RuntimeError):
