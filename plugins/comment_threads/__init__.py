@@ -38,14 +38,25 @@ from aggregator.errors import WriteError
 from aggregator.threads import arrange, link
 
 from .foldercache import CACHE_FILE as FOLDER_CACHE_FILE
-from .foldercache import FolderCache, Kept, Listing, Row, code_signature, listing
+from .foldercache import (
+    Files,
+    FolderCache,
+    Kept,
+    Listing,
+    Row,
+    code_signature,
+    listing,
+    listing_digest,
+)
 from .render import MAX_INDENT, PLAIN_SAFE_EXTENSIONS, plain_paragraphs, thread_html
 from .thread import Thread
 
 logger = logging.getLogger(__name__)
-# What `CommentThreads.preread` returns: (post slug, listing, rows) of each usable folder, the
-# bodies Markdown rendered, and each of those threads' HTML by post slug.
-Preread = tuple[list[tuple[str, Listing, list[Row]]], dict[str, str], dict[str, str]]
+# What `CommentThreads.preread` returns: (post slug, listing, rows, the files the listing was
+# made from) of each usable folder, the bodies Markdown rendered, and each of those threads'
+# HTML by post slug.
+Preread = tuple[list[tuple[str, Listing, list[Row], Files | None]], dict[str, str],
+                dict[str, str]]
 # What `unchanged_folders_ahead` returns: post slug → (digest, count) of each folder as the
 # cache kept it, the slugs of every folder, and the other folders' files as the walk listed
 # them (post slug → files).
@@ -413,19 +424,21 @@ class CommentThreads:
                 return Thread.of([], 0), "none"
         key = self.folder_cache.key(post_slug)  # read by preread_threads just now
         stamped = self.folder_cache.path is not None
+        files = None
         if key is None:
+            files = self._files(folder)
             key = self.listing(folder, stamps=stamped)
             if key is None:
                 logger.warning("%s: comment folder unreadable, skipped", folder)
                 return Thread.of([], 0), None
         text = repr(key)
-        digest = _digest(text) if stamped else None
+        digest = listing_digest(text) if stamped else None
         kept = self.folder_cache.rows_of(post_slug, key, text)
         if kept is not None:
             return self._kept_thread(post_slug, kept), digest
         found, clean = self.read_folder(folder, key)
         if clean:
-            self.folder_cache.put(post_slug, key, found)
+            self.folder_cache.put(post_slug, key, found, files)
         return Thread.of(link_nodes(found), len(found)), digest
 
     def _kept_thread(self, post_slug: str, kept: Kept) -> Thread:
@@ -445,12 +458,16 @@ class CommentThreads:
             entry = cache.entries.get(slug)
             if entry is None:
                 continue
+            same = cache.unchanged(slug, self._listed.get(folder))  # its files, as kept
+            if same is not None:
+                found[slug] = same
+                continue
             key = self.listing(folder, stamps=stamped)
             if key is None:
                 continue
             text = repr(key)
             if text == cache.kept_listing(slug):
-                found[slug] = (_digest(text) if stamped else None, entry[1])
+                found[slug] = (listing_digest(text) if stamped else None, entry[1])
         return found
 
     def changed_folders(self, unchanged: Mapping[str, Any]) -> dict[str, Any]:
@@ -470,11 +487,16 @@ class CommentThreads:
         self._listed.update((os.path.join(root, slug), files) for slug, files in changed.items()
                             if files is not None)
 
-    def listing(self, folder: str | Path, *, stamps: bool = True) -> Listing | None:
-        """foldercache.listing, from the build's listing of the content folder if it has one."""
+    def _files(self, folder: str | Path) -> Files | None:
+        """The folder's files as the build's walk listed them (None: it has no listing)."""
         files = self._listed.get(str(folder))
         if files is None and self._listing is not None:
             files = self._listing.folder(folder)
+        return files  # type: ignore[no-any-return]
+
+    def listing(self, folder: str | Path, *, stamps: bool = True) -> Listing | None:
+        """foldercache.listing, from the build's listing of the content folder if it has one."""
+        files = self._files(folder)
         if files is None:
             return listing(Path(folder), stamps=stamps)
         return tuple(sorted((name, stamp[0] if stamps else 0, stamp[1] if stamps else 0)
@@ -493,15 +515,16 @@ class CommentThreads:
                 continue  # thread() reports it
             nodes, clean = self.read_folder(folders[slug], key)
             if clean:
-                rows.append((slug, key, self.folder_cache.rows(nodes)))
+                rows.append((slug, key, self.folder_cache.rows(nodes),
+                             self._files(folders[slug])))
                 html[slug] = str(thread_html(link_nodes(nodes)))
         return rows, self.cache.used, html
 
     def take(self, read: Preread) -> None:
         """Keep what `preread` read (in another process) as this build's folders."""
         rows, bodies, html = read
-        for slug, key, values in rows:
-            self.folder_cache.put_rows(slug, key, values)
+        for slug, key, values, files in rows:
+            self.folder_cache.put_rows(slug, key, values, files)
         self.cache.used.update(bodies)
         self._html.update(html)
 
@@ -532,12 +555,6 @@ def _feed_comment_count(article: Any) -> Any:
     if found is None and "metadata" in vars(article):
         found = (article.metadata or {}).get("comment_count")
     return found
-
-
-def _digest(listing_text: str) -> str:
-    """A folder's key for the pages showing its thread: its listing's repr, hashed."""
-    return hashlib.blake2b(listing_text.encode("utf-8", "surrogatepass"),
-                           digest_size=16).hexdigest()
 
 
 def link_nodes(nodes: list[CommentNode]) -> list[CommentNode]:

@@ -13,17 +13,25 @@ It is an SQLite file, one row per folder: a build reads every folder's listing a
 query, and a folder's comments only when a page shows its thread (a publish shows a few dozen
 of 20,000); it writes only the folders that changed. (A single pickle of every folder, read and
 rewritten whole, cost most of a second and 150 MB at 60,000 comments.)
+
+Beside a folder put with the files the build's walk listed in it (names and stamps, inodes
+too), those files and its thread's digest are kept in a small table of their own (`stamps`):
+a publish compares each folder's files as its walk found them with these, in C (a list's
+equality), instead of making each folder's listing again, printing and hashing it (at 20,000
+folders, 0.04 s instead of 0.1 s, and the 60 MB of rows are not read for their listings).
+Files that differ in anything a listing ignores (another file, an inode) only send the folder
+the slower way, which compares listings.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import marshal
 import os
 import pickle
 import sqlite3
 from collections.abc import Callable, Sequence
-from contextlib import closing
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -31,10 +39,11 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 CACHE_FILE = "comment_folders.sqlite3"
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 FEW_LISTINGS = 64  # listings read one by one before all are read at once (kept_listing)
 Listing = tuple[tuple[str, int, int], ...]  # (name, size, mtime_ns) of each .md file, sorted
 Row = tuple[Any, ...]  # a comment's fields, in the node type's order, unthreaded
+Files = list[tuple[str, tuple[int, int, int]]]  # a folder's files as a walk lists them (listing.py)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,7 +51,16 @@ CREATE TABLE IF NOT EXISTS folders (
     slug TEXT PRIMARY KEY, listing TEXT NOT NULL, count INTEGER NOT NULL, rows BLOB NOT NULL);
 -- every folder's count, read without the rows beside it (0.026 → 0.009 s for 19,000)
 CREATE INDEX IF NOT EXISTS folder_counts ON folders (slug, count);
+-- the files a walk listed in a folder put with them (marshal, sorted), and its thread's digest
+CREATE TABLE IF NOT EXISTS stamps (slug TEXT PRIMARY KEY, files BLOB NOT NULL,
+                                   digest TEXT NOT NULL);
 """
+
+
+def listing_digest(listing_text: str) -> str:
+    """A folder's key for the pages showing its thread: its listing's repr, hashed."""
+    return hashlib.blake2b(listing_text.encode("utf-8", "surrogatepass"),
+                           digest_size=16).hexdigest()
 
 
 def code_signature(*extra: str) -> str:
@@ -124,15 +142,21 @@ class FolderCache:
         self.names = [f.name for f in fields(node_type)]
         # slug → (repr of listing, None until read: kept_listing), count), kept
         self.entries: dict[str, tuple[str | None, int]] = {}
+        # slug → (its files as a walk listed them, marshalled, and its digest): read only
+        # ahead of a publish, where every folder is compared (`unchanged`)
+        self.stamps: dict[str, tuple[bytes, str]] = {}
         self._asked = 0  # listings read one by one (kept_listing)
         self.used: set[str] = set()  # folders this build found unchanged or put
-        self.new: dict[str, tuple[Listing, list[Row]]] = {}  # put in this build
+        # put in this build: listing, rows, and the files the walk listed (None: not known)
+        self.new: dict[str, tuple[Listing, list[Row], Files | None]] = {}
         self._reader: _Reader | None = None
         self._db: sqlite3.Connection | None = None
+        self._read_only = read_only
         if path is not None and read_only:
             # only what is kept, if it was kept for these settings (ahead of a publish, in
             # another process: it must not change the file the build uses)
-            self.entries = self._kept_entries(path) if load else {}
+            if load:
+                self._db = self._open_read_only(path)
         elif path is not None:
             try:
                 self._db = self._open(path, load=load)
@@ -152,13 +176,37 @@ class FolderCache:
         """Folders put in this build: no need to list them again."""
         return set(self.new)
 
-    def _kept_entries(self, path: Path) -> dict[str, tuple[str, int]]:
+    def _open_read_only(self, path: Path) -> sqlite3.Connection | None:
+        """The file opened read-only, every folder's count and stamps read (listings are read
+        by `kept_listing` when asked); None if it is missing, unreadable or kept for other
+        settings (nothing is unchanged then)."""
+        db = None
         try:
-            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
-                return self._kept_in(db) or {}
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            kept = self._kept_in(db, listings=False)
+            if kept is None:
+                db.close()
+                return None
+            self.entries = kept
+            self.stamps = {slug: (files, digest) for slug, files, digest
+                           in db.execute("SELECT slug, files, digest FROM stamps")}
+            return db
         except sqlite3.Error as exc:
             logger.debug("%s: comment folder cache not read: %s", path, exc)
-            return {}
+            if db is not None:
+                db.close()
+            self.entries, self.stamps = {}, {}
+            return None
+
+    def unchanged(self, slug: str, files: Files | None) -> tuple[str, int] | None:
+        """(digest, count) of a folder whose files are, stamps and all, those it was kept
+        with (`files`: as the build's walk listed them); None: compare its listing instead."""
+        kept = self.stamps.get(slug)
+        entry = self.entries.get(slug)
+        if kept is None or entry is None or files is None \
+                or marshal.loads(kept[0]) != sorted(files):  # noqa: S302 - our cache
+            return None
+        return kept[1], entry[1]
 
     def _meta(self) -> dict[str, str]:
         """What the file must say it was kept for: this code, these settings, these fields."""
@@ -208,6 +256,7 @@ class FolderCache:
             if kept is None:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("DELETE FROM folders")
+                db.execute("DELETE FROM stamps")
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                self._meta().items())
                 db.execute("COMMIT")
@@ -223,7 +272,7 @@ class FolderCache:
         (`nodes` makes them comments); None if the folder is new or changed. `text`: the
         key's repr, if the caller has it."""
         if slug in self.new:
-            listing, rows = self.new[slug]
+            listing, rows, _files = self.new[slug]
             return Kept(len(rows), rows=rows) if listing == key else None
         listed = self.kept_listing(slug)
         if listed is None or listed != (repr(key) if text is None else text):
@@ -255,16 +304,19 @@ class FolderCache:
         return [tuple(unthreaded[name] if name in unthreaded else getattr(node, name)
                       for name in self.names) for node in nodes]
 
-    def put(self, slug: str, key: Listing, nodes: Sequence[Any]) -> None:
-        """Keep a folder's comments for the next build."""
+    def put(self, slug: str, key: Listing, nodes: Sequence[Any], files: Files | None = None
+            ) -> None:
+        """Keep a folder's comments for the next build (`files`: those `key` was made from,
+        as the build's walk listed them, if it was)."""
         if self.path is not None:
-            self.put_rows(slug, key, self.rows(nodes))
+            self.put_rows(slug, key, self.rows(nodes), files)
 
-    def put_rows(self, slug: str, key: Listing, rows: list[Row]) -> None:
+    def put_rows(self, slug: str, key: Listing, rows: list[Row], files: Files | None = None
+                 ) -> None:
         """Keep a folder's comments, as `rows` made them, for this build and the next."""
         if self.path is None:
             return
-        self.new[slug] = (key, rows)
+        self.new[slug] = (key, rows, files)
         self.used.add(slug)
 
     def key(self, slug: str) -> Listing | None:
@@ -273,19 +325,28 @@ class FolderCache:
         return found[0] if found is not None else None
 
     def save(self) -> None:
-        """Write the folders put in this build, forget those no build used; one transaction."""
-        if self._db is None:
+        """Write the folders put in this build, forget those no build used; one transaction
+        (nothing, read-only)."""
+        if self._db is None or self._read_only:
             return
         kept = {slug: entry for slug, entry in self.entries.items() if slug in self.used}
         gone = [(slug,) for slug in self.entries if slug not in self.used]
-        written = [(slug, repr(key), len(rows), pickle.dumps(rows, protocol=5))
-                   for slug, (key, rows) in self.new.items()]
+        written, stamped = [], []
+        for slug, (key, rows, files) in self.new.items():
+            text = repr(key)
+            written.append((slug, text, len(rows), pickle.dumps(rows, protocol=5)))
+            if files is not None:
+                stamped.append((slug, marshal.dumps(sorted(files)), listing_digest(text)))
         try:
             if gone or written:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("DELETE FROM folders WHERE slug = ?", gone)
+                # a folder put without its files keeps no stamps: none from an older state
+                self._db.executemany("DELETE FROM stamps WHERE slug = ?",
+                                     [*gone, *((slug,) for slug, *_ in written)])
                 self._db.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?)",
                                      written)
+                self._db.executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)", stamped)
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             logger.warning("comment folder cache not saved: %s", exc)

@@ -361,6 +361,50 @@ def test_unchanged_folders_found_ahead_are_what_threading_each_finds(
     assert second.thread_and_digest("no-folder") == ([], "none")
 
 
+def test_folders_kept_with_their_walked_files_are_found_unchanged_without_their_listing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder put with the files the build's walk listed is found unchanged, ahead of a
+    publish, by those files alone (no listing made, no kept listing read); a file edited in
+    place (same inode) or a folder that gained a file is not; one whose files differ only
+    in what a listing ignores (a stray file) is compared by listing, and found unchanged."""
+    comments = tmp_path / "comments"
+    for post in ("kept", "edited", "gained", "stray"):
+        (comments / post).mkdir(parents=True)
+        (comments / post / "0.md").write_text(
+            "Author: A\nDate: 2026-03-01 09:00:00+00:00\nSlug: c0\n\nComment.\n",
+            encoding="utf-8")
+    settings = {"PATH": str(tmp_path), "MARKDOWN": {}, "CACHE_CONTENT": True,
+                "LOAD_CONTENT_CACHE": True, "CACHE_PATH": str(tmp_path / "cache")}
+    first = CommentThreads({**settings, CONTENT_LISTING_KEY: ContentListing.scan(tmp_path)})
+    digests = {post: first.thread_and_digest(post)[1] for post in ("kept", "edited",
+                                                                   "gained", "stray")}
+    first.folder_cache.save()
+
+    edited = comments / "edited" / "0.md"
+    inode = edited.stat().st_ino
+    with edited.open("a", encoding="utf-8") as file:  # in place: same inode, new size
+        file.write("An afterthought.\n")
+    assert edited.stat().st_ino == inode
+    (comments / "gained" / "1.md").write_text(
+        "Author: B\nDate: 2026-03-02 09:00:00+00:00\nSlug: c1\n\nLate.\n", encoding="utf-8")
+    (comments / "stray" / "notes.txt").write_text("not a comment", encoding="utf-8")
+
+    listed = {**settings, CONTENT_LISTING_KEY: ContentListing.scan(tmp_path)}
+    compared: list[str] = []
+    listing_of = CommentThreads.listing
+    monkeypatch.setattr(CommentThreads, "listing", lambda self, folder, **kw: (
+        compared.append(Path(folder).name) or listing_of(self, folder, **kw)))
+    ahead = CommentThreads(listed, read_only=True).unchanged_folders()
+    assert ahead == {"kept": (digests["kept"], 1), "stray": (digests["stray"], 1)}
+    assert sorted(compared) == ["edited", "gained", "stray"]  # "kept" by its files alone
+    # what this process works out for each is what threading it there would
+    monkeypatch.undo()
+    again = CommentThreads(listed)
+    assert again.thread_and_digest("kept")[1] == digests["kept"]
+    assert again.thread_and_digest("stray")[1] == digests["stray"]
+    assert again.thread_and_digest("edited")[1] != digests["edited"]
+
+
 def test_the_folder_cache_outlives_pelicans_reader_adding_to_the_markdown_settings(
         tmp_path: Path) -> None:
     """Pelican's Markdown reader adds the configured extensions to MARKDOWN["extensions"]
