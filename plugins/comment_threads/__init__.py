@@ -268,6 +268,7 @@ class CommentThreads:
                           and (not configs.get(name) or name.endswith("codehilite"))
                           for name in extensions)
         self._folders: dict[str, str] | None = None
+        self._walked: dict[str, Files | None] | None = None  # walked()
         self._listing = settings.get(CONTENT_LISTING_KEY)
         self._listed: dict[str, Any] = {}  # folder path → its files, from the listing
         self._quiet = False
@@ -453,16 +454,19 @@ class CommentThreads:
         ahead in another process (compare_ahead)."""
         cache = self.folder_cache
         stamped = cache.path is not None
+        walked = self.walked()
+        # by their files as they were kept, then by listing for the others
         found: dict[str, tuple[str | None, int]] = {}
-        for slug, folder in self.folders().items():
+        if walked is not None:
+            found.update(cache.unchanged(walked))
+        root = str(self.root)
+        for slug in walked if walked is not None else self.folders():
+            if slug in found:
+                continue
             entry = cache.entries.get(slug)
             if entry is None:
                 continue
-            same = cache.unchanged(slug, self._listed.get(folder))  # its files, as kept
-            if same is not None:
-                found[slug] = same
-                continue
-            key = self.listing(folder, stamps=stamped)
+            key = self.listing(os.path.join(root, slug), stamps=stamped)
             if key is None:
                 continue
             text = repr(key)
@@ -470,11 +474,27 @@ class CommentThreads:
                 found[slug] = (listing_digest(text) if stamped else None, entry[1])
         return found
 
+    def walked(self) -> dict[str, Files | None] | None:
+        """Post slug → its folder's files, as the build's walk listed them: from the listing
+        alone, no folder's path made (ahead of a publish, where only these are compared:
+        `folders` makes two dictionaries of 20,000 paths). None without such a listing."""
+        if self._walked is None and self._listing is not None:
+            names = self._listing.subfolders(self.root)
+            top = self._listing.relative(self.root)
+            if names is not None and top is not None:
+                prefix, listed = f"{top}/" if top else "", self._listing.folders
+                self._walked = {name: listed.get(prefix + name) for name in names
+                                if _SLUG.match(name)}
+        return self._walked
+
     def changed_folders(self, unchanged: Mapping[str, Any]) -> dict[str, Any]:
         """Post slug → its folder's files as the build's listing has them, for every folder
         not in `unchanged`: all a publish needs of the listing of the comments (the others'
         digests and counts are in `unchanged`), sent with it from another process instead of
         the listing of 60,000 files."""
+        walked = self.walked()
+        if walked is not None:
+            return {slug: files for slug, files in walked.items() if slug not in unchanged}
         root = str(self.root)
         return {slug: self._listed.get(os.path.join(root, slug)) for slug in self.folders()
                 if slug not in unchanged}
@@ -609,7 +629,9 @@ def unchanged_folders_ahead(settings: Mapping[str, Any]) -> Ahead:
     unchanged)."""
     threads = CommentThreads(settings, read_only=True)
     unchanged = threads.unchanged_folders()
-    return unchanged, sorted(threads.folders()), threads.changed_folders(unchanged)
+    walked = threads.walked()
+    return unchanged, sorted(threads.folders() if walked is None else walked), \
+        threads.changed_folders(unchanged)
 
 
 def attach_threads(generator: Any) -> None:

@@ -15,10 +15,10 @@ of 20,000); it writes only the folders that changed. (A single pickle of every f
 rewritten whole, cost most of a second and 150 MB at 60,000 comments.)
 
 Beside a folder put with the files the build's walk listed in it (names and stamps, inodes
-too), those files and its thread's digest are kept in a small table of their own (`stamps`):
-a publish compares each folder's files as its walk found them with these, in C (a list's
-equality), instead of making each folder's listing again, printing and hashing it (at 20,000
-folders, 0.04 s instead of 0.1 s, and the 60 MB of rows are not read for their listings).
+too), those files (marshalled) and its thread's digest are kept in a small table of their own
+(`stamps`): a publish compares each folder's files as its walk found them with these, as
+bytes, instead of making each folder's listing again, printing and hashing it (at 20,000
+folders, 0.03 s instead of 0.1 s, and the 60 MB of rows are not read for their listings).
 Files that differ in anything a listing ignores (another file, an inode) only send the folder
 the slower way, which compares listings.
 """
@@ -31,7 +31,7 @@ import marshal
 import os
 import pickle
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -39,11 +39,14 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 CACHE_FILE = "comment_folders.sqlite3"
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 FEW_LISTINGS = 64  # listings read one by one before all are read at once (kept_listing)
 Listing = tuple[tuple[str, int, int], ...]  # (name, size, mtime_ns) of each .md file, sorted
 Row = tuple[Any, ...]  # a comment's fields, in the node type's order, unthreaded
 Files = list[tuple[str, tuple[int, int, int]]]  # a folder's files as a walk lists them (listing.py)
+# marshal's version 2 writes equal lists of names and numbers as equal bytes (later versions
+# mark objects referred to twice, which depends on who else holds them): compared as bytes
+_MARSHAL = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -198,15 +201,21 @@ class FolderCache:
             self.entries, self.stamps = {}, {}
             return None
 
-    def unchanged(self, slug: str, files: Files | None) -> tuple[str, int] | None:
-        """(digest, count) of a folder whose files are, stamps and all, those it was kept
-        with (`files`: as the build's walk listed them); None: compare its listing instead."""
-        kept = self.stamps.get(slug)
-        entry = self.entries.get(slug)
-        if kept is None or entry is None or files is None \
-                or marshal.loads(kept[0]) != sorted(files):  # noqa: S302 - our cache
-            return None
-        return kept[1], entry[1]
+    def unchanged(self, walked: Mapping[str, Files | None]) -> dict[str, tuple[str, int]]:
+        """Slug → (digest, count) of every folder in `walked` (slug → its files, as the
+        build's walk listed them) whose files are, stamps and all, those it was kept with;
+        the others must be compared by listing. One loop, no call per folder: 20,000 of
+        them are compared ahead of every publish."""
+        stamps, entries, dumps = self.stamps, self.entries, marshal.dumps
+        found: dict[str, tuple[str, int]] = {}
+        for slug, files in walked.items():
+            kept = stamps.get(slug)
+            if kept is not None and files is not None \
+                    and dumps(sorted(files), _MARSHAL) == kept[0]:
+                entry = entries.get(slug)
+                if entry is not None:
+                    found[slug] = (kept[1], entry[1])
+        return found
 
     def _meta(self) -> dict[str, str]:
         """What the file must say it was kept for: this code, these settings, these fields."""
@@ -336,7 +345,8 @@ class FolderCache:
             text = repr(key)
             written.append((slug, text, len(rows), pickle.dumps(rows, protocol=5)))
             if files is not None:
-                stamped.append((slug, marshal.dumps(sorted(files)), listing_digest(text)))
+                stamped.append((slug, marshal.dumps(sorted(files), _MARSHAL),
+                                listing_digest(text)))
         try:
             if gone or written:
                 self._db.execute("BEGIN IMMEDIATE")
