@@ -327,10 +327,8 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
     def generate_context(self) -> None:
         super().generate_context()
         if self.store.active:
-            logger.info("Posts: %d read, %d unchanged since the last build (%s)",
-                        self.store.read, self.store.kept,
-                        "no snapshot" if self.store.from_snapshot is None
-                        else f"{self.store.from_snapshot} made from the snapshot")
+            logger.info("Posts: %d read, %d unchanged since the last build", self.store.read,
+                        self.store.kept)
         # where lists may have lost a post (changes.py); not known without the store
         self.settings[LOST_DATES_KEY] = self.store.lost_dates if self.store.active else None
         self.settings[IN_PLACE_KEY] = self.store.in_place

@@ -43,7 +43,6 @@ import json
 import logging
 import os
 import pickle
-import secrets
 import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
@@ -56,7 +55,6 @@ from zoneinfo import ZoneInfo
 from dateutil import tz
 from pelican.urlwrappers import Author, Category, Tag
 
-from . import snapshot
 from .changes import placement
 from .keys import OWN_ATTRIBUTE, SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
 from .listing import ContentListing, Stamp
@@ -330,12 +328,6 @@ class _References:
             self.added.append((found, json.dumps(pid)))
         return found
 
-    def numbers_by_id(self) -> dict[int, int]:
-        """id → number of every object a pickle referred to by number and was made (for a
-        pickle of what such pickles held: snapshot.py)."""
-        return {id(found): number for number, found in enumerate(self._objects)
-                if found is not _UNMADE}
-
     def load(self, data: bytes) -> Any:
         """Unpickle `data`. A plain Unpickler given `persistent_load` as an attribute: a
         subclass defining it as a method costs two and a half times as much per article
@@ -424,8 +416,6 @@ class ArticleStore:
         self._references = _References(self.refs, self._shared)
         self._extras_kept: set[int] = set()  # articles whose extras came from the store
         self._extras_valid = False
-        self._generation = ""  # the store's, from its meta table (snapshot.py)
-        self.from_snapshot: int | None = None  # articles made from the snapshot (None: unused)
         self._db: sqlite3.Connection | None = None
         self.bodies: BodySource | None = None
         # The posts whose file changed or went since the store kept them: name → the date and
@@ -474,13 +464,6 @@ class ArticleStore:
                                [("version", STORE_VERSION), ("key", self.key),
                                 ("extras_key", "")])
                 meta["extras_key"] = ""
-                meta.pop("generation", None)
-                snapshot.remove(path.with_name(snapshot.SNAPSHOT_FILE))
-            if not meta.get("generation"):  # new numbers: no snapshot written before is ours
-                meta["generation"] = secrets.token_hex(8)
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)",
-                           (meta["generation"],))
-            self._generation = meta["generation"]
             self._extras_valid = meta.get("extras_key") == self.extras_key
             self._references = _References(self.refs, self._shared)
             self._references.known(db.execute("SELECT number, pid FROM refs"))
@@ -508,57 +491,16 @@ class ArticleStore:
             # (size, mtime, inode, state, url, save_as, own): row[:3] compares with a stamp
         return self._rows
 
-    def _take_row(self, name: str) -> tuple[Any, ...] | None:
-        """The kept row of `name` (size, mtime, inode, state, url, save_as, own), if any:
-        from the rows read at once, or alone once the snapshot made the others."""
-        if self._rows is None and self.from_snapshot is not None and self._db is not None:
-            return self._db.execute(  # type: ignore[no-any-return]
-                "SELECT size, mtime, inode, state, url, save_as, own FROM articles "
-                "WHERE name = ?", (name,)).fetchone()
-        return self._kept_rows().pop(name, None)
-
-    def _snapshot_path(self) -> Path | None:
-        return None if self.folder is None else self.folder / snapshot.SNAPSHOT_FILE
-
-    def _snapshot_header(self) -> snapshot.Header:
-        return snapshot.SNAPSHOT_VERSION, STORE_VERSION, self.key, self._generation
-
     def _made_ahead(self) -> dict[str, tuple[Any, Stamp, bool]]:
         """Name → (article, stamp, extras kept) for every kept row whose file the listing
         shows unchanged, made (`_kept_article`) in one pass when the generator asks for its
         first post, so that `get` is a lookup (at 20,000 posts, `get` went from 0.51 to
-        0.32 s in all); from the snapshot if there is one (snapshot.py), the rows otherwise.
-        Anything unusable here is left to `get`, which says why."""
+        0.32 s in all). Anything unusable here is left to `get`, which says why."""
         ready: dict[str, tuple[Any, Stamp, bool]] = {}
         listing = self.listing
         if listing is None or os.sep != "/":
             return ready
         vouches, stamp_of = listing.vouches_for, listing.file
-        path = self._snapshot_path()
-        found = None if path is None else snapshot.read(path, self._snapshot_header(),
-                                                         self._references.load)
-        if found is not None:
-            entries, extras_key = found
-            valid, bodies = self._extras_valid and extras_key == self.extras_key, self.bodies
-            try:
-                for name, stamp, cls, state, extras in entries:
-                    if not vouches(name) or stamp_of(name) != stamp:
-                        continue  # changed since it was written: its row says how
-                    kind = _lazy(cls)
-                    article = kind.__new__(kind)
-                    state[BODY_ATTRIBUTE] = (bodies, name)
-                    with_extras = valid and extras is not None
-                    if with_extras:
-                        state.update(zip(EXTRA_ATTRIBUTES, extras, strict=True))
-                    article.__dict__ = state
-                    ready[name] = (article, stamp, with_extras)
-            except (TypeError, ValueError) as exc:  # not what `write_snapshot` writes
-                logger.warning("%s: unusable, kept posts are made from the article store's "
-                               "rows: %s", path, exc)
-                ready.clear()
-            else:
-                self.from_snapshot = len(ready)
-                return ready
         for name, row in self._kept_rows().items():
             if not vouches(name) or stamp_of(name) != row[:3]:
                 continue
@@ -593,15 +535,14 @@ class ArticleStore:
         made = self._ready.pop(name, None)
         if made is not None:
             article, stamp, extras = made
-            if self._rows is not None:
-                del self._rows[name]
+            del self._kept_rows()[name]
             if extras:
                 self._extras_kept.add(id(article))
             self.names[id(article)] = (name, stamp)
             self.kept += 1
             return article
         stamp = self._stamp(name, path)
-        row = self._take_row(name)
+        row = self._kept_rows().pop(name, None)
         if stamp is None or row is None or row[:3] != stamp:
             if row is not None:
                 self._lost(name, row[3])
@@ -691,9 +632,8 @@ class ArticleStore:
             gone = [(name,) for (name,) in self._db.execute("SELECT name FROM articles")
                     if name not in self._seen]
             for (name,) in gone:
-                row = self._take_row(name)
-                if row is not None:
-                    self._lost(name, row[3])
+                if self._rows is not None and name in self._rows:
+                    self._lost(name, self._rows[name][3])
                 else:
                     self.lost = None
             self._db.executemany("DELETE FROM articles WHERE name = ?", gone)
@@ -716,50 +656,22 @@ class ArticleStore:
                     and all(name in state for name in EXTRA_ATTRIBUTES):
                 rows.append((*(str(state[name]) for name in EXTRA_ATTRIBUTES), known[0],
                              *known[1]))
-        if rows or not self._extras_valid:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                if not self._extras_valid:
-                    self._db.execute("UPDATE articles SET url = NULL, save_as = NULL, "
-                                     "own = NULL")
-                self._db.executemany("UPDATE articles SET url = ?, save_as = ?, own = ? "
-                                     "WHERE name = ? AND size = ? AND mtime = ? AND inode = ?",
-                                     rows)
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('extras_key', ?)",
-                                 (self.extras_key,))
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                logger.warning("article store: extras not saved: %s", exc)
-        self._write_snapshot()
-        self.close()
-
-    def _write_snapshot(self) -> None:
-        """In a publish (posts kept from the store), write the snapshot again from the rows
-        if it was not used or left too many of them to the rows (snapshot.py). A build from
-        scratch writes none: its memory peaks as it ends, and the first publish does it."""
-        path = self._snapshot_path()
-        if path is None or self._db is None or not self.kept:
+        if not rows and self._extras_valid:
+            self.close()
             return
-        if self.from_snapshot is not None and not snapshot.stale(
-                self.kept - self.from_snapshot + self.read, self.kept + self.read):
-            return
-        entries: list[snapshot.Entry] = []
         try:
-            extras_key = str(self._db.execute(
-                "SELECT value FROM meta WHERE name = 'extras_key'").fetchone()[0])
-            load = self._references.load
-            for name, size, mtime, inode, state, *extras in self._db.execute(
-                    "SELECT name, size, mtime, inode, state, url, save_as, own FROM articles"):
-                cls, names, values = load(state)
-                entries.append((name, (size, mtime, inode), cls,
-                                dict(zip(names, values, strict=True)),
-                                None if None in extras else tuple(extras)))
-        except Exception as exc:  # noqa: BLE001 - the rows are used, as without a snapshot
-            logger.warning("%s: not written, a kept post could not be read: %s", path, exc)
-            return
-        numbers = self._references.numbers_by_id()
-        snapshot.write(path, self._snapshot_header(), extras_key, entries,
-                       lambda found: numbers.get(id(found)))
+            self._db.execute("BEGIN IMMEDIATE")
+            if not self._extras_valid:
+                self._db.execute("UPDATE articles SET url = NULL, save_as = NULL, own = NULL")
+            self._db.executemany("UPDATE articles SET url = ?, save_as = ?, own = ? "
+                                 "WHERE name = ? AND size = ? AND mtime = ? AND inode = ?",
+                                 rows)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('extras_key', ?)",
+                             (self.extras_key,))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            logger.warning("article store: extras not saved: %s", exc)
+        self.close()
 
     def close(self) -> None:
         """Close the database; what was not committed is rolled back."""

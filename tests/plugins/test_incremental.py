@@ -9,7 +9,6 @@ byte for byte.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
@@ -20,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +36,6 @@ from aggregator.state import FeedState, State
 from bench.sitegen import GeneratedSite, SiteSpec, add_update, generate_site
 from plugins.incremental import build as build_module
 from plugins.incremental import render as render_module
-from plugins.incremental import snapshot as snapshot_module
 from plugins.incremental import store as store_module
 from plugins.incremental.ahead import Ahead
 from plugins.incremental.build import MANIFEST_FILE
@@ -339,92 +336,6 @@ def test_a_damaged_kept_post_is_read_from_its_file(
     assert f"{name}: kept article unusable, read again" in caplog.text
     assert f"Posts: 3 read, {SPEC.posts - 2} unchanged since the last build" in caplog.text
     assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
-
-
-@contextlib.contextmanager
-def _store_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """What the articles generator and the snapshot log, every line (Pelican drops a line
-    identical to one seen before in the process: LimitFilter)."""
-    with pytest.MonkeyPatch.context() as patch, \
-            caplog.at_level(logging.INFO, logger="plugins.incremental.generators"), \
-            caplog.at_level(logging.DEBUG, logger="plugins.incremental.snapshot"):
-        patch.setattr(LimitFilter, "_raised_messages", set())
-        yield
-
-
-def _posts_line(text: str) -> str:
-    found = re.search(r"Posts: \d+ read, \d+ unchanged since the last build \([^)]*\)", text)
-    assert found is not None, text
-    return found.group(0)
-
-
-def test_publishes_make_kept_posts_from_the_snapshot_and_build_as_from_scratch(
-        network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A build from scratch writes no snapshot; the first publish writes one from the store's
-    rows, and the next make their kept posts from it (one pickle), but for a post edited
-    since, which its row or file gives: the site is each time what a full build writes."""
-    snapshot_file = network.cache / snapshot_module.SNAPSHOT_FILE
-    assert not snapshot_file.exists()
-    add_update(network.site, SPEC, comments=1)
-    with _store_log(caplog):
-        network.build()
-    assert _posts_line(caplog.text).endswith("(no snapshot)")
-    assert snapshot_file.is_file()
-    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
-
-    source = sorted(network.site.content.glob("posts/*/*/*.md"))[5]
-    source.write_text(source.read_text(encoding="utf-8").replace(
-        "\n\n", "\n\nEdited after the snapshot.\n\n", 1), encoding="utf-8")
-    add_update(network.site, SPEC, comments=1)
-    caplog.clear()
-    with _store_log(caplog):
-        network.build()
-    line = _posts_line(caplog.text)
-    counts = re.search(r"Posts: (\d+) read, (\d+) unchanged .* \((\d+) made from", line)
-    assert counts is not None, line
-    read, kept, made = map(int, counts.groups())
-    assert read == 2 and made == kept  # the new post and the edited one: read from their files
-    assert tree(network.output) == tree(network.full_build(tmp_path / "full2"))
-    assert "Edited after the snapshot." in "".join(
-        p.read_text(encoding="utf-8") for p in network.output.rglob("*.html"))
-
-
-def test_a_snapshot_not_of_this_store_or_damaged_is_not_used(
-        network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A snapshot refers to the store's shared objects by number: one written for a store
-    since emptied (new numbers) is never used, nor a damaged one (a warning names it); the
-    rows are used, the site is what a full build writes, and a good snapshot is written."""
-    snapshot_file = network.cache / snapshot_module.SNAPSHOT_FILE
-    add_update(network.site, SPEC, comments=1)
-    network.build()
-    old = snapshot_file.read_bytes()
-    (network.cache / STORE_FILE).unlink()  # a new store: new numbers
-    add_update(network.site, SPEC, comments=1)
-    network.build()  # posts read from their files, the store filled again
-    snapshot_file.write_bytes(old)  # the old store's snapshot, put back
-    add_update(network.site, SPEC, comments=1)
-    caplog.clear()
-    with _store_log(caplog):
-        network.build()
-    assert _posts_line(caplog.text).endswith("(no snapshot)")
-    assert "written for another article store, not used" in caplog.text
-    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
-    assert snapshot_file.read_bytes() != old  # written again for this store
-
-    snapshot_file.write_bytes(b"\x80\x05not a pickle at all")
-    add_update(network.site, SPEC, comments=1)
-    caplog.clear()
-    with _store_log(caplog):
-        network.build()
-    assert f"{snapshot_file}: unusable, kept posts are made from the article store's rows" \
-        in caplog.text
-    assert tree(network.output) == tree(network.full_build(tmp_path / "full2"))
-    add_update(network.site, SPEC, comments=1)
-    caplog.clear()
-    with _store_log(caplog):
-        network.build()
-    assert "made from the snapshot)" in _posts_line(caplog.text)
-    assert tree(network.output) == tree(network.full_build(tmp_path / "full3"))
 
 
 def test_a_new_day_renders_the_pages_that_show_the_date(network: Network,
