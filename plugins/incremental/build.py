@@ -49,6 +49,7 @@ from .preread import (
     preread,
 )
 from .render import MIN_PAGES_PER_PROCESS, Background, RenderError, build_processes, in_processes
+from .river import RIVER_FILE, STORED_KEY, River, load_river, save_river
 from .store import ArticleStore
 from .writer import IncrementalWriter
 
@@ -143,6 +144,7 @@ class Manifest:
         self.page_site_key = ""  # the writer's site key (with the registry and avatars)
         self.today = ""  # the build's date
         self.apart = ""  # the digest of the content folder walked apart (ahead.py)
+        self.river = ""  # the token saved with the river it recorded (river.py), if any
         self.pages: dict[str, list[Any]] = {}
 
     @classmethod
@@ -167,6 +169,7 @@ class Manifest:
             manifest.page_site_key = str(data.get("page_site_key") or "")
             manifest.today = str(data.get("today") or "")
             manifest.apart = str(data.get("apart") or "")
+            manifest.river = str(data.get("river") or "")
             manifest.pages = {k: v for k, v in data["pages"].items()
                               if isinstance(k, str) and isinstance(v, list) and len(v) in (2, 3)}
         return manifest
@@ -182,11 +185,17 @@ class Manifest:
 
     def save(self, fingerprint: str, state: str, site_key: str, pages: Mapping[str, list[Any]],
              newest: Mapping[str, list[Any]] | None, *, page_site_key: str = "",
-             today: str = "", stages: list[list[Any]] | None = None, apart: str = "") -> None:
+             today: str = "", stages: list[list[Any]] | None = None, apart: str = "",
+             river: River | None = None) -> None:
+        """Write the manifest (and before it the river, with a token the manifest names)."""
+        token = ""
+        if river is not None:
+            token = os.urandom(8).hex()
+            save_river(self.path.with_name(RIVER_FILE), river, token)
         data = {"version": MANIFEST_VERSION, "output": str(self.output),
                 "fingerprint": fingerprint, "state": state, "site_key": site_key,
                 "page_site_key": page_site_key, "today": today, "stages": stages or [],
-                "apart": apart,
+                "apart": apart, "river": token,
                 "pages": dict(pages), "newest": dict(newest) if newest is not None else None}
         write_atomic(self.path, marshal.dumps(data))
 
@@ -255,6 +264,7 @@ class _Plan:
     stale_from: Mapping[str, list[Any]] = field(default_factory=dict)  # all it wrote
     apart: str = ""  # the content folder walked in another process
     listing: ContentListing | None = None  # this build's walk (it gives `apart`'s digest)
+    river: Callable[[], River | None] | None = None  # the river it recorded (river.py)
 
 
 def _cache_folder(settings: Mapping[str, Any]) -> Path:
@@ -376,7 +386,9 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         self.settings[STORE_KEYS] = (base_key, _hash(base_key, self._registry_stamp()))
         self._plan = _Plan(previous, base_key, check,
                            (manifest.page_site_key, manifest.today) if previous else ("", ""),
-                           manifest.pages, apart, listing)
+                           manifest.pages, apart, listing,
+                           partial(load_river, cache / RIVER_FILE, manifest.river)
+                           if previous else None)
         self._removed = 0
         signals.all_generators_finalized.connect(self._keep_generators, weak=False)
         marks = {signals.article_generator_pretaxonomy: "posts read",
@@ -433,6 +445,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         succeeded = False
         plan = self._plan
         apart_digest = ""  # for the manifest
+        river: River | None = None  # likewise
         try:
             super().run()
             if plan.apart and plan.listing is not None:
@@ -447,6 +460,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             self.settings.pop(LISTING_KEY, None)
             self.settings.pop(LOST_DATES_KEY, None)
             self.settings.pop(IN_PLACE_KEY, None)
+            stored = self.settings.pop(STORED_KEY, None)
             for job in self._background:
                 job.close()
             if self._ahead is not None:
@@ -463,6 +477,8 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                                 "process): %d of %d", store.bodies.whole, store.kept)
                 if succeeded:
                     store.save_extras(generator.every_article())
+                    if stored is not None and stored[0] is store.names:
+                        river = self._writer.river(generator.articles, store.names)
                 store.close()
         writer: IncrementalWriter = self._writer
         cache.mkdir(parents=True, exist_ok=True)
@@ -470,7 +486,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         manifest.save(fingerprint, state, base_key, writer.log.pages, self._newest_posts(),
                       page_site_key=page_site_key, today=built_on,
                       stages=self._stages.spent(),
-                      apart=apart_digest)
+                      apart=apart_digest, river=river)
         logger.info("Incremental build: %d pages rendered, %d unchanged, %d stale removed",
                     writer.log.rendered, writer.log.skipped, self._removed)
 
@@ -600,7 +616,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
         writer = IncrementalWriter(self.output_path, settings=self.settings,
                                    previous=plan.previous, site_key=plan.base_key,
                                    check=plan.check, previous_site=previous_site,
-                                   previous_today=previous_today)
+                                   previous_today=previous_today, previous_river=plan.river)
         self._writer = writer
         writer.apart = self._processes()[0] > 1  # in a publish (writer.start_apart)
         outputs = [g for g in getattr(self, "_generators", []) if hasattr(g, "generate_output")]

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache, partial
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, lt
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from .changes import IN_PLACE_KEY, LOST_DATES_KEY
 from .keys import SAVE_AS_ATTRIBUTE, URL_ATTRIBUTE
 from .listing import LISTING_KEY, ContentListing
 from .preread import PREREAD_KEY
+from .river import STORED_KEY
 from .store import (
     LINKS_ATTRIBUTE,
     PLAIN_ATTRIBUTE,
@@ -249,10 +250,15 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         return archives
 
     def _in_date_order(self, articles: Sequence[Any]) -> list[Any]:
-        """`[a for a in self.dates if a in articles]`, by position instead of by scanning."""
+        """`[a for a in self.dates if a in articles]`, by position instead of by scanning;
+        a list already in that order (Pelican groups the posts in river order, which is
+        the date order) is only checked, with C loops."""
         position = getattr(self, "_date_positions", None)
         if position is None or len(position) != len(self.dates):
             position = self._date_positions = {id(a): i for i, a in enumerate(self.dates)}
+        places = list(map(position.get, map(id, articles)))
+        if None not in places and all(map(lt, places, places[1:])):
+            return list(articles)
         return sorted((a for a in articles if id(a) in position), key=lambda a: position[id(a)])
 
     def _write_groups(self, write: Any, groups: Any, template_name: str, kind: str) -> None:
@@ -281,8 +287,11 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
                               self.hidden_articles))
         carry = getattr(writer, "carry_articles", None)
         carried = carry(articles, self.context) if carry is not None else set()
+        signal = signals.article_generator_write_article
+        if carried and not signal.receivers:  # nobody to tell of the pages carried over
+            articles = [article for article in articles if id(article) not in carried]
         for article in articles:
-            signals.article_generator_write_article.send(self, content=article)
+            signal.send(self, content=article)
             if id(article) in carried:
                 continue
             write(article.save_as, self.get_template(article.template), self.context,
@@ -332,6 +341,9 @@ class NetworkArticlesGenerator(ArticlesGenerator):  # type: ignore[misc]
         # where lists may have lost a post (changes.py); not known without the store
         self.settings[LOST_DATES_KEY] = self.store.lost_dates if self.store.active else None
         self.settings[IN_PLACE_KEY] = self.store.in_place
+        # which post is which file (river.py): the writer finds the posts the last build had
+        self.settings[STORED_KEY] = (self.store.names, self.store.unchanged) \
+            if self.store.active else None
         remembering: dict[type, type | None] = {}  # each class looked at once
         for article in self.every_article():
             cls = type(article)

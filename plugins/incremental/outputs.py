@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,14 @@ class OutputCheck:
         if self._damaged is not None:
             return rel in self._pages and rel not in self._damaged
         return self._intact_here(rel)
+
+    def damaged_among(self, rels: Collection[str]) -> set[str]:
+        """Those of `rels` that are not `intact`, found with set operations when the other
+        process's answer is in (a publish carries 20,000 article pages at once: river.py)."""
+        self.settle()
+        if self._damaged is not None:
+            return self._damaged.intersection(rels) | set(rels).difference(self._pages)
+        return {rel for rel in rels if not self._intact_here(rel)}
 
     def _intact_here(self, rel: str) -> bool:
         known = self._known.get(rel)

@@ -448,6 +448,12 @@ class ArticleStore:
     def active(self) -> bool:
         return self._db is not None
 
+    @property
+    def unchanged(self) -> set[int]:
+        """The ids of the articles made from kept rows with the extras the last build worked
+        out (URL, save_as, own digest): the same files, the same posts (river.py)."""
+        return self._extras_kept
+
     def _open(self, path: Path, *, load: bool) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=30, isolation_level=None)
