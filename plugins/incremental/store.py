@@ -655,11 +655,11 @@ class ArticleStore:
         if self._db is None:
             return
         rows = []
-        for article in articles:
+        kept = self._extras_kept  # their extras are the stored ones: most posts, skipped at once
+        for article in [a for a in articles if id(a) not in kept] if kept else articles:
             known = self.names.get(id(article))
             state = article.__dict__
-            if known is not None and id(article) not in self._extras_kept \
-                    and all(name in state for name in EXTRA_ATTRIBUTES):
+            if known is not None and all(name in state for name in EXTRA_ATTRIBUTES):
                 rows.append((*(str(state[name]) for name in EXTRA_ATTRIBUTES), known[0],
                              *known[1]))
         if not rows and self._extras_valid:

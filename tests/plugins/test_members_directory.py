@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from aggregator.models import Member
-from plugins.members_directory.directory import Group, MemberEntry, articles_by_member
+from plugins.members_directory.directory import (
+    Group,
+    MemberEntry,
+    articles_by_member,
+    most_discussed,
+)
 
 
 def _entry(member_id: str, posts: list[SimpleNamespace]) -> MemberEntry:
@@ -31,3 +36,22 @@ def test_a_groups_newest_posts_are_its_members_posts_sorted_newest_first() -> No
     for count in (0, 1, 20, 200, 500):
         expected = sorted(everything, key=lambda post: post.date, reverse=True)[:count]
         assert [post.n for post in group.newest(count)] == [post.n for post in expected]
+
+
+def test_most_discussed_are_the_recent_posts_with_most_comments() -> None:
+    """Posts of the last 30 days with comments, most first (newest first on a tie); dates with
+    and without a time zone (a post file without an offset is UTC), in any order."""
+    now = datetime(2026, 3, 31, tzinfo=UTC)
+    posts = [SimpleNamespace(title=title, date=date, comment_count=count)
+             for title, date, count in [
+        ("old but busy", now - timedelta(days=40), 50),
+        ("naive, recent", (now - timedelta(days=2)).replace(tzinfo=None), 3),
+        ("aware, recent", now - timedelta(days=5), 7),
+        ("quiet", now - timedelta(days=1), 0),
+        ("tie, newer", now - timedelta(days=3), 3),
+        ("from the future", now + timedelta(days=1), 9),
+        ("unknown count", now - timedelta(days=4), "many"),
+             ]]
+    random.Random(1).shuffle(posts)
+    assert [p.title for p in most_discussed(posts, now=now)] == \
+        ["aware, recent", "naive, recent", "tie, newer"]

@@ -7,14 +7,17 @@ build must read it without changing a byte, and build a helpful page when there 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from ruamel.yaml import YAML
 
+from aggregator.models import Member
 from aggregator.state import FeedState, State
-from plugins.health.report import plain_error
+from plugins.health.report import member_health, plain_error
 from tests.site.sitebuild import FIXTURE, build_site, page
 
 
@@ -122,3 +125,21 @@ def test_every_page_links_to_the_health_page(site: Path) -> None:
 ])
 def test_errors_are_put_in_plain_words(error: str, words: str) -> None:
     assert words in (plain_error(error, ["https://x.example/feed"]) or "")
+
+
+def test_a_members_last_post_is_their_newest_whatever_the_order_or_time_zone() -> None:
+    """The newest of a member's posts, in any order, with dates in other time zones and
+    without one (a post file without an offset is UTC)."""
+    member = Member(id="dee", name="Dee", feed="https://dee.example/feed")
+    now = datetime(2026, 3, 31, tzinfo=UTC)
+    newest = datetime(2026, 3, 30, 23, 30, tzinfo=timezone(timedelta(hours=-2)))  # 31st, UTC
+    dates = [datetime(2026, 3, 31, 0, 30, tzinfo=timezone(timedelta(hours=2))), newest,
+             datetime(2026, 3, 31, 2, 0), datetime(2025, 12, 1, tzinfo=UTC)]
+    for aware_only in (True, False):
+        posts = [SimpleNamespace(date=d) for d in dates if d.tzinfo or not aware_only]
+        random.Random(3).shuffle(posts)
+        health = member_health(member, None, posts, now=now)
+        assert health.last_post == (newest if aware_only else datetime(2026, 3, 31, 2, 0,
+                                                                       tzinfo=UTC))
+        assert health.posts == len(posts) and health.days_since_post == 0
+    assert member_health(member, None, [], now=now).last_post is None
