@@ -186,9 +186,10 @@ class Manifest:
     def save(self, fingerprint: str, state: str, site_key: str, pages: Mapping[str, list[Any]],
              newest: Mapping[str, list[Any]] | None, *, page_site_key: str = "",
              today: str = "", stages: list[list[Any]] | None = None, apart: str = "",
-             river: River | None = None) -> None:
-        """Write the manifest (and before it the river, with a token the manifest names)."""
-        token = ""
+             river: River | None = None, river_token: str = "") -> None:
+        """Write the manifest, and before it `river` with a new token the manifest names; or
+        name `river_token`, a river saved before that still goes with these pages."""
+        token = river_token
         if river is not None:
             token = os.urandom(8).hex()
             save_river(self.path.with_name(RIVER_FILE), river, token)
@@ -359,7 +360,7 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
                 pages = self._render_state_pages(manifest, base_key, check)
                 manifest.save(fingerprint, state, base_key, pages, manifest.newest,
                               page_site_key=manifest.page_site_key, today=manifest.today,
-                              apart=manifest.apart)
+                              apart=manifest.apart, river_token=manifest.river)
                 logger.info("Only the aggregator's state changed: %d pages rendered from it "
                             "in %.2f s", self._writer.log.rendered,
                             time.monotonic() - started)

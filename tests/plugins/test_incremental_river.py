@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from pelican.log import LimitFilter
 
+from aggregator.state import FeedState, State
 from bench.sitegen import add_update
 from plugins.incremental.changes import article_signature, unchanged_posts
 from plugins.incremental.river import RIVER_FILE, carried_posts, comment_digests, river_of
@@ -155,3 +156,23 @@ def test_a_publish_carries_pages_by_the_river_and_without_one_builds_the_same_si
             assert line is None, (damage, caplog.text)
         assert tree(network.output) == tree(network.full_build(tmp_path / "full")), damage
         assert river.is_file()  # recorded again
+
+
+def test_a_fetch_with_nothing_new_keeps_the_river_for_the_next_publish(
+        network: Network, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build made from the aggregator's state alone (the health page) leaves the article
+    pages as they were: the river recorded with them still holds for the next publish."""
+    with State(network.site.root / "var" / "state.sqlite3") as state:
+        state.save(FeedState("anyone", "https://example.org/feed/", last_attempt=1.8e9,
+                             last_status=500, last_error="HTTP 500", failures=1))
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.build"):
+        network.build()
+    assert "Only the aggregator's state changed" in caplog.text
+    monkeypatch.setattr(LimitFilter, "_raised_messages", set())
+    caplog.clear()
+    add_update(network.site, SPEC, comments=3)
+    with caplog.at_level(logging.INFO, logger="plugins.incremental.writer"):
+        network.build()
+    assert _carried_line(caplog) == (SPEC.posts - 2, SPEC.posts + 1), caplog.text
+    assert tree(network.output) == tree(network.full_build(tmp_path / "full"))
