@@ -8,9 +8,8 @@ publish all but a handful of posts are the files the last build read, with the t
 attached, between the neighbours it had. So each build records the river (the published
 posts, newest first) beside the manifest as three lists: each post's name in the article
 store (its source file), its comment folder's digest, and its article page (None if the page
-was not recorded with a signature). A publish makes the same lists for its
-own river, with C loops where a post's attributes are looked up, and compares them place by
-place:
+was not recorded with a signature). A publish makes the same lists for its own river, with
+C loops where a post's attributes are looked up, and compares them place by place:
 
 - a post the article store made from the row it kept (with the URL, save_as and own digest
   it kept beside it) is the same file as at the last build; the site key (settings, code,
