@@ -18,6 +18,7 @@ have and compares the results field by field.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -78,8 +79,23 @@ class _Decline(Exception):
     """The document is outside what this reader handles: feedparser reads it instead."""
 
 
+_IMPORTING = threading.Lock()
+
+
+def load_feedparser() -> Any:
+    """feedparser, imported on first use (a run where every feed says 304 never needs it) by
+    one thread at a time. A small run parses in threads, and feedparser's modules import one
+    another: two threads importing them at once can each be handed the other's half-made
+    module ("cannot import name '_FeedParserMixin' from partially initialized module
+    'feedparser.mixin'", which once failed two feeds of a demo fetch)."""
+    with _IMPORTING:
+        import feedparser
+    return feedparser
+
+
 def _helpers() -> dict[str, Any]:
     if not _HELPERS:
+        load_feedparser()  # the package whole, then its parts from sys.modules
         from feedparser.datetimes import _parse_date
         from feedparser.encodings import convert_to_utf8
         from feedparser.html import _cp1252

@@ -16,7 +16,7 @@ from typing import Any
 from aggregator.clean import without_emails
 from aggregator.dates import from_struct
 from aggregator.errors import ParseError
-from aggregator.fastparse import parse_rss20
+from aggregator.fastparse import load_feedparser, parse_rss20
 from aggregator.jsonfeed import looks_like_json_feed, parse_json_feed
 from aggregator.models import ParsedFeed, RawEntry
 
@@ -36,7 +36,7 @@ def wp_post_id(guid: str) -> str | None:
 def run_feedparser(body: bytes, headers: Mapping[str, str], *, url: str) -> Any:
     """feedparser on bytes, with the response headers (content-location set so that relative
     links resolve), and without its own sanitizer and relative-URI pass: clean.py does both."""
-    import feedparser  # here, not at the top: a run where every feed says 304 never needs it
+    feedparser = load_feedparser()
 
     response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers.setdefault("content-location", url)
@@ -74,11 +74,11 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str,
             raise ParseError(url, f"not a readable feed: {_bozo_reason(doc)}")
         if not version:
             raise ParseError(url, "not a feed: no RSS, Atom or JSON Feed found")
-    from feedparser.exceptions import NonXMLContentType
+    non_xml = load_feedparser().exceptions.NonXMLContentType
 
     warning = None
     if doc.get("bozo") and entries and not isinstance(doc.get("bozo_exception"),
-                                                      NonXMLContentType):
+                                                      non_xml):
         warning = f"feed is not well formed, used anyway: {_bozo_reason(doc)}"
         logger.warning("%s: %s", url, warning)
     feed = doc.get("feed", {})
