@@ -487,9 +487,10 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
 
     def _carry_as_recorded(self) -> list[int]:
         """Carry over, at once, the pages of the posts found where the recorded river had
-        them (`_found_in_river`): what carry_articles does for each, with C loops. A page
-        whose file is not as it was, or whose path something wrote already, is left to
-        carry_articles (which says what Pelican says of a second write)."""
+        them (`_found_in_river`): what carry_articles does for each, with set operations
+        (`_keep_all`). A page whose file is not as it was, or whose path something wrote
+        already, is left to carry_articles (which says what Pelican says of a second
+        write)."""
         found = self._as_recorded
         kept = self._keep_all(list(found.values()), signatures=True)
         ids = [ident for ident, (rel, _) in found.items() if rel in kept]
