@@ -192,6 +192,17 @@ def write_posts(job: _WriteJob) -> list[PostFile | None]:
     return rows
 
 
+def _import_for_threads() -> None:
+    """Import what process_feed imports, here, before threads run it: on Python 3.11, several
+    threads importing the same modules for the first time at once can be handed a module half
+    made ("partially initialized module"; it failed two feeds of a demo fetch once, through
+    feedparser, which fastparse.load_feedparser now imports under a lock). Once imported, a
+    module is only looked up. Not at the top of this module: a run where every feed answers
+    304 never needs them."""
+    import aggregator.entries  # noqa: F401
+    import aggregator.parse  # noqa: F401
+
+
 def _body_hash(member: Member, body: bytes) -> str:
     digest = hashlib.sha256()
     digest.update(f"{CONVERTER_VERSION}\x00{member!r}\x00".encode())
@@ -501,6 +512,8 @@ class FetchRun:
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             executor = self._pool()
+            if executor is None:
+                _import_for_threads()
             future = loop.run_in_executor(executor, work, job)
             try:
                 return await asyncio.wait_for(future, PROCESS_TIMEOUT)
