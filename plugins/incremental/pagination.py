@@ -39,10 +39,14 @@ class StablePaginator:
         archive = max(0, (count - per_page) // per_page)
         return cls(name, url or "", count, per_page, archive, settings)
 
+    def numbers(self) -> list[int | None]:
+        """The first page (None), then the numbered pages from the newest (m) to the oldest
+        (1): the order pages are written in."""
+        return [None, *range(self.archive_pages, 0, -1)]
+
     def pages(self) -> list[StablePage]:
-        """The first page, then the numbered pages from the newest (m) to the oldest (1)."""
-        return [StablePage(self, None), *(StablePage(self, n)
-                                          for n in range(self.archive_pages, 0, -1))]
+        """The pages in `numbers` order."""
+        return [StablePage(self, number) for number in self.numbers()]
 
     def slice(self, items: Sequence[Any], number: int | None, *, oldest_first: bool) -> list[Any]:
         """The items of one page, in the order of `items` (newest or oldest first)."""

@@ -542,10 +542,11 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                                 self._unchanged_posts(context)[:2],
                                 self.settings.get(LOST_DATES_KEY), self.new_day(),
                                 self.settings.get(IN_PLACE_KEY) or frozenset())
-        carried = self._carry_numbered(paginator, [number for number in range(
-            paginator.archive_pages, 0, -1) if number not in dirty], override) \
-            if dirty is not None else set()
-        for number in [None, *range(paginator.archive_pages, 0, -1)]:
+        numbers = paginator.numbers()
+        carried = self._carry_numbered(paginator, [  # (the first page keeps its count)
+            number for number in numbers if number is not None and number not in dirty],
+            override) if dirty is not None else set()
+        for number in numbers:
             if number in carried:
                 continue
             blank = StablePage(paginator, number)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from heapq import merge
 from itertools import islice
 from operator import attrgetter
@@ -180,13 +180,9 @@ def comment_total(article: Any) -> int:
 def most_discussed(articles: Iterable[Any], *, now: datetime, days: int = 30,
                    limit: int = 10) -> list[Any]:
     """Posts of the last `days` with at least one comment, most comments first."""
-    until = as_utc(now)
+    until = as_utc(now)  # once, not once per post of the archive
     since = until - timedelta(days=days)
-    recent = []
-    for article in articles:  # every post of the archive: as_utc inlined
-        date = article.date
-        if since <= (date if date.tzinfo else date.replace(tzinfo=UTC)) <= until \
-                and comment_total(article) > 0:
-            recent.append(article)
+    recent = [a for a in articles
+              if since <= as_utc(a.date) <= until and comment_total(a) > 0]
     recent.sort(key=lambda a: (-comment_total(a), -as_utc(a.date).timestamp()))
     return recent[:limit]
