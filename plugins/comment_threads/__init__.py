@@ -43,7 +43,6 @@ from .foldercache import (
     FolderCache,
     Kept,
     Listing,
-    Row,
     code_signature,
     listing,
     listing_digest,
@@ -52,11 +51,10 @@ from .render import MAX_INDENT, PLAIN_SAFE_EXTENSIONS, plain_paragraphs, thread_
 from .thread import Thread
 
 logger = logging.getLogger(__name__)
-# What `CommentThreads.preread` returns: (post slug, listing, rows, the files the listing was
-# made from) of each usable folder, the bodies Markdown rendered, and each of those threads'
-# HTML by post slug.
-Preread = tuple[list[tuple[str, Listing, list[Row], Files | None]], dict[str, str],
-                dict[str, str]]
+# What `CommentThreads.preread` returns: (post slug, digest, count) of each usable folder (each
+# written to the folder cache), the bodies Markdown rendered, and each of those threads' HTML
+# by post slug.
+Preread = tuple[list[tuple[str, str, int]], dict[str, str], dict[str, str]]
 # What `unchanged_folders_ahead` returns: post slug → (digest, count) of each folder as the
 # cache kept it, the slugs of every folder, and the other folders' files as the walk listed
 # them (post slug → files).
@@ -273,8 +271,9 @@ class CommentThreads:
         self._listed: dict[str, Any] = {}  # folder path → its files, from the listing
         self._quiet = False
         self._html: dict[str, str] = {}  # post slug → its thread's HTML, made by preread
-        # post slug → (digest, count) of folders found unchanged in another process, and
-        # the slugs of every folder, listed there (None: folders() lists them here)
+        # post slug → (digest, count) of folders found unchanged in another process (or
+        # read and kept there, ahead of a full build: `take`), and the slugs of every folder,
+        # listed there (None: folders() lists them here)
         self._unchanged: dict[str, tuple[str | None, int]] = {}
         self._slugs: frozenset[str] | None = None
         self._websites: dict[str, str | None] = {}  # commenters come back: each URL checked once
@@ -411,7 +410,8 @@ class CommentThreads:
         pre-read in this one) is threaded only when a page asks."""
         same = self._unchanged.get(post_slug)
         if same is not None and post_slug not in self.folder_cache.new:
-            # compared with the cache in another process (compare_ahead)
+            # compared with the cache in another process (compare_ahead), or read and
+            # kept there (preread)
             kept = self.folder_cache.kept(post_slug)
             if kept is not None:
                 return self._kept_thread(post_slug, kept), same[0]
@@ -423,7 +423,7 @@ class CommentThreads:
             folder = self.folders().get(post_slug)
             if folder is None:
                 return Thread.of([], 0), "none"
-        key = self.folder_cache.key(post_slug)  # read by preread_threads just now
+        key = self.folder_cache.key(post_slug)  # put in this build already
         stamped = self.folder_cache.path is not None
         files = None
         if key is None:
@@ -523,11 +523,12 @@ class CommentThreads:
                             for name, stamp in files if name.endswith(".md")))
 
     def preread(self, slugs: Sequence[str]) -> Preread:
-        """Read the folders of `slugs` for the folder cache (ahead of a full build, in another
-        process): each usable folder's listing and rows, the bodies Markdown rendered, and
-        each thread's HTML (the article pages then need no comment nodes at all)."""
+        """Read the folders of `slugs` and write them to the folder cache (ahead of a full
+        build, in another process: `FolderCache.write_apart`); give each usable folder's
+        digest and count, the bodies Markdown rendered, and each thread's HTML (the article
+        pages then need no comment nodes at all)."""
         self._quiet = True  # folders with an unusable file are read again, and reported, later
-        rows, html = [], {}
+        read, html = [], {}
         folders = self.folders()
         for slug in slugs:
             key = self.listing(folders[slug])
@@ -535,18 +536,22 @@ class CommentThreads:
                 continue  # thread() reports it
             nodes, clean = self.read_folder(folders[slug], key)
             if clean:
-                rows.append((slug, key, self.folder_cache.rows(nodes),
+                read.append((slug, key, self.folder_cache.rows(nodes),
                              self._files(folders[slug])))
                 html[slug] = str(thread_html(link_nodes(nodes)))
-        return rows, self.cache.used, html
+        self.folder_cache.write_apart(read)
+        found = [(slug, listing_digest(repr(key)), len(rows)) for slug, key, rows, _ in read]
+        return found, self.cache.used, html
 
-    def take(self, read: Preread) -> None:
-        """Keep what `preread` read (in another process) as this build's folders."""
-        rows, bodies, html = read
-        for slug, key, values, files in rows:
-            self.folder_cache.put_rows(slug, key, values, files)
+    def take(self, read: Preread) -> int:
+        """Keep what `preread` read and wrote (in another process) as this build's folders,
+        found unchanged like those a publish compares ahead (`take_unchanged`); how many."""
+        found, bodies, html = read
+        self.folder_cache.took_apart({slug: count for slug, _digest, count in found})
+        self._unchanged.update((slug, (digest, count)) for slug, digest, count in found)
         self.cache.used.update(bodies)
         self._html.update(html)
+        return len(found)
 
     def attach(self, articles: Iterable[Any]) -> None:
         """Set `comments` (top-level nodes) and `comment_count` (an int) on each article.
@@ -599,8 +604,8 @@ def preread_threads(sender: Any, *, settings: dict[str, Any], processes: int,
                     run_in_background: Callable[[Callable[[], Any]], Any] | None = None,
                     min_items: int = 0, **_: Any) -> None:
     """build_preread (plugins/incremental, before a full build): read every comment folder
-    for the folder cache in another process while Pelican reads the posts on this one, so
-    attach_threads does not read 60,000 files itself."""
+    and write it to the folder cache in another process while Pelican reads the posts on this
+    one, so attach_threads neither reads 60,000 files nor writes their comments itself."""
     if run_in_background is None or processes < 2:
         return
     threads = CommentThreads(settings)
@@ -639,9 +644,8 @@ def attach_threads(generator: Any) -> None:
     threads, job = generator.settings.pop(PREREAD_KEY, None) or (None, None)
     if threads is not None:
         try:
-            threads.take(job.result())
             logger.info("Read %d comment folders in another process",
-                        len(threads.folder_cache.fresh))
+                        threads.take(job.result()))
         except RuntimeError as exc:  # read here instead
             logger.warning("comment folders not read ahead, read now: %s", exc)
     ahead = generator.settings.pop(AHEAD_KEY, None)

@@ -12,6 +12,7 @@ import re
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from plugins.comment_threads import (
 )
 from plugins.comment_threads.foldercache import FEW_LISTINGS
 from plugins.incremental.listing import ContentListing
+from plugins.incremental.render import Background
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "plugins" / "comment_threads" / "README.md"
@@ -359,6 +361,56 @@ def test_unchanged_folders_found_ahead_are_what_threading_each_finds(
     assert changed.count == 2 and changed_digest != digests["changed"]
     assert sorted(set(reads)) == ["changed"]  # the kept folder came from the cache
     assert second.thread_and_digest("no-folder") == ([], "none")
+
+
+def test_folders_read_ahead_of_a_full_build_are_written_by_the_process_that_read_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`preread` (ahead of a full build, in a forked process) writes the folders it read to
+    the folder cache there; the build's process takes their digests and counts only, and
+    threads each as reading it here would. The next build reads none of them again and,
+    ahead of a publish, finds them unchanged by their files (the stamps were written too)."""
+    for post, count in (("post", 2), ("other", 1)):
+        folder = tmp_path / "comments" / post
+        folder.mkdir(parents=True)
+        for n in range(count):
+            reply = "Replyto: c0\n" if n else ""
+            (folder / f"{n}.md").write_text(f"Author: A\nDate: 2026-03-01 09:0{n}:00+00:00\n"
+                                            f"Slug: c{n}\n{reply}\nComment {n}.\n",
+                                            encoding="utf-8")
+    (tmp_path / "comments" / "bad").mkdir()
+    (tmp_path / "comments" / "bad" / "x.md").write_text("Author: No date\n\nx\n")
+
+    def settings(cache: str) -> dict[str, Any]:
+        return {"PATH": str(tmp_path), "MARKDOWN": {}, "CACHE_CONTENT": True,
+                "LOAD_CONTENT_CACHE": True, "CACHE_PATH": str(tmp_path / cache),
+                CONTENT_LISTING_KEY: ContentListing.scan(tmp_path)}
+
+    def shown(found: tuple[Any, str | None]) -> tuple[Any, ...]:
+        thread, digest = found
+        return digest, thread.count, [(n.slug, n.body_html, [c.slug for c in n.children])
+                                      for n in thread]
+
+    here = CommentThreads(settings("cache-here"))
+    expected = {post: shown(here.thread_and_digest(post)) for post in ("post", "other", "bad")}
+    assert expected["post"][1:] == (2, [("c0", "<p>Comment 0.</p>", ["c1"])])
+
+    threads = CommentThreads(settings("cache"))
+    read = Background(partial(threads.preread, sorted(threads.folders()))).result()
+    assert threads.take(read) == 2  # not the folder with an unusable file
+    reads: list[str] = []
+    original = CommentThreads.read
+    monkeypatch.setattr(CommentThreads, "read",
+                        lambda self, path: reads.append(path.parent.name) or original(self, path))
+    assert {post: shown(threads.thread_and_digest(post)) for post in expected} == expected
+    assert reads == ["bad"]  # the others: taken as written over there
+    threads.folder_cache.save()
+
+    ahead = CommentThreads(settings("cache"), read_only=True)  # as before a publish
+    assert ahead.folder_cache.unchanged(ahead.walked() or {}) == {
+        post: (expected[post][0], expected[post][1]) for post in ("post", "other")}
+    again = CommentThreads(settings("cache"))
+    assert shown(again.thread_and_digest("post")) == expected["post"]
+    assert reads == ["bad"]
 
 
 def test_folders_kept_with_their_walked_files_are_found_unchanged_without_their_listing(
