@@ -376,6 +376,9 @@ class IncrementalPelican(Pelican):  # type: ignore[misc]
             if forgotten:
                 logger.info("Full build: %d cache files of an earlier build removed from %s",
                             forgotten, cache)
+            if processes > 1:
+                # the system reads every file into its cache while the posts are read here
+                self._in_background(listing.read_ahead)
             self.settings[PREREAD_KEY] = preread(self.settings, processes,
                                                  min_files=min_items or MIN_FILES_PER_PROCESS)
             blinker.signal(BUILD_PREREAD).send(self, settings=self.settings,

@@ -175,3 +175,26 @@ def test_a_staged_process_no_longer_needed_is_stopped() -> None:
     started = time.monotonic()
     staged.close(stop=True)
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+def test_every_listed_file_is_asked_to_be_read_ahead(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full build asks the system to read every file the walk listed into its cache (the
+    comments are read last, one by one): once each, a file gone since the walk skipped."""
+    root = _content(tmp_path / "content")
+    listing = ContentListing.scan(root)
+    (root / "notes.txt").unlink()
+    asked: list[str] = []
+    advise = os.posix_fadvise
+
+    def noted(fd: int, offset: int, length: int, advice: int) -> None:
+        assert advice == os.POSIX_FADV_WILLNEED and (offset, length) == (0, 0)
+        asked.append(os.readlink(f"/proc/self/fd/{fd}"))
+        advise(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", noted)
+    assert listing.read_ahead() == 6
+    assert sorted(os.path.relpath(path, root) for path in asked) == [
+        "comments/one/1.md", "comments/one/2.md", "comments/two/1.md", "pages/about.md",
+        "posts/ann/2026/one.md", "posts/bob/2025/two.md"]
