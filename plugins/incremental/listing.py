@@ -63,7 +63,9 @@ class ContentListing:
         if advise is None:
             return 0
         asked = 0
-        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        # not blocking: a named pipe among the files would otherwise wait for a writer
+        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) \
+            | getattr(os, "O_NONBLOCK", 0)
         for rel, names in self.folders.items():
             folder = os.path.join(self.root, rel) if rel else self.root
             for name, _stamp in names:
