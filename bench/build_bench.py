@@ -143,6 +143,7 @@ class SizeResult:
         ref, cold, bare = self.wall("reference"), self.wall("cold"), self.wall("no-comments")
         cpu = {n: r.measurement.cpu_s for n, r in self.runs.items()}
         ours = [r.measurement.peak_mb for n, r in self.runs.items() if n != "reference"]
+        pairs = self.overhead_pairs()
         return {
             "reference_s": ref, "ours_cold_s": cold,
             "ratio_ours_over_reference": _ratio(cold, ref),
@@ -150,8 +151,8 @@ class SizeResult:
             "plugin_overhead_cpu_pct": _pct(cpu.get("cold"), cpu.get("no-comments")),
             # each alternated pair (one build with the plugin, the next without): the
             # spread the fastest of each hides, on a machine whose speed varies by 10 %
-            "plugin_overhead_pairs_pct": self.overhead_pairs(),
-            "plugin_overhead_median_pct": _median(self.overhead_pairs()),
+            "plugin_overhead_pairs_pct": pairs,
+            "plugin_overhead_median_pct": _median(pairs),
             "nothing_new_s": self.wall("nothing-new"), "one_new_s": self.wall("one-new"),
             "fetched_s": self.wall("fetched"), "touched_s": self.wall("touched"),
             "fetched_files_changed": _total(self.fetched_diff),

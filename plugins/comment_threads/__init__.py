@@ -539,9 +539,7 @@ class CommentThreads:
                 read.append((slug, key, self.folder_cache.rows(nodes),
                              self._files(folders[slug])))
                 html[slug] = str(thread_html(link_nodes(nodes)))
-        self.folder_cache.write_apart(read)
-        found = [(slug, listing_digest(repr(key)), len(rows)) for slug, key, rows, _ in read]
-        return found, self.cache.used, html
+        return self.folder_cache.write_apart(read), self.cache.used, html
 
     def take(self, read: Preread) -> int:
         """Keep what `preread` read and wrote (in another process) as this build's folders,

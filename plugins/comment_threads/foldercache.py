@@ -252,10 +252,9 @@ class FolderCache:
 
     def _open(self, path: Path, *, load: bool) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        db = _connect(path)
         try:
             db.executescript(_SCHEMA)
-            db.execute("PRAGMA synchronous = OFF")  # a cache: a crash costs a re-read, no more
             kept = self._kept_in(db, listings=False) if load else None
             if kept is None:
                 db.execute("BEGIN IMMEDIATE")
@@ -349,22 +348,24 @@ class FolderCache:
         self._db = None
 
     def write_apart(self, folders: Sequence[tuple[str, Listing, list[Row], Files | None]]
-                    ) -> None:
+                    ) -> list[tuple[str, str, int]]:
         """Write folders read in a forked process (comment_threads' preread, ahead of a full
         build), there, on a connection of its own (an SQLite connection must not cross a
         fork): the build's process then takes only their counts and digests (`took_apart`)
         instead of 60,000 comments' rows to pickle, pass over and write itself (1.2 s of
-        its time at 20,000 posts). Raises sqlite3.Error or OSError if they are not written
-        (nothing is then: one transaction)."""
+        its time at 20,000 posts). Each folder's (slug, digest, count); raises sqlite3.Error
+        or OSError if they are not written (nothing is then: one transaction)."""
         if self.path is None or self._read_only:
             raise sqlite3.OperationalError("no comment folder cache to write to")
         written, stamped = _records(folders)
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = _connect(self.path)
         try:
-            db.execute("PRAGMA synchronous = OFF")  # a cache, as in _open
             _write(db, [], written, stamped)
         finally:
             db.close()
+        digests = {slug: digest for slug, _files, digest in stamped}
+        return [(slug, digests.get(slug) or listing_digest(text), count)
+                for slug, text, count, _rows in written]
 
     def took_apart(self, counts: Mapping[str, int]) -> None:
         """Folders (slug → count) that `write_apart` wrote in another process in this build:
@@ -372,6 +373,17 @@ class FolderCache:
         for slug, count in counts.items():
             self.entries[slug] = (None, count)
         self.used.update(counts)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """The cache file, for writing (transactions begun by hand)."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous = OFF")  # a cache: a crash costs a re-read, no more
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def _records(folders: Iterable[tuple[str, Listing, list[Row], Files | None]]
