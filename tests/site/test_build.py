@@ -211,7 +211,11 @@ def test_join_explains_the_pull_request_route_without_a_submissions_url(site: Pa
 def test_network_page_has_figures_chart_and_most_discussed(site: Path) -> None:
     root = page(site, "network/")
     figures = [e.text for e in root.iter("span") if e.attrs.get("class") == "figure"]
-    assert figures == ["3", "2", "8", "1"]  # members, organisations, posts, posted this year
+    assert figures == ["3", "2", "8", "1"]  # members, organisations, posts, members posting
+    labels = [" ".join(e.text.split()) for e in root.iter("li")
+              if any(c.attrs.get("class") == "figure" for c in e.iter("span"))]
+    # each figure says what it counts: the last is members, not posts
+    assert labels[-1] == "1 member who posted in the last year"
     assert root.iter("svg")
     discussed = [a.text for a in root.iter("a") if "river-title" in (
         a.parent.attrs.get("class", "") if a.parent else "")]
