@@ -621,6 +621,12 @@ _HIDDEN_CONTENT = frozenset({
     "script", "style", "template", "noscript", "head", "svg", "math", "object", "applet",
     "iframe", "noembed", "noframes", "frameset", "select", "datalist",
 })
+# Elements an excerpt leaves out besides those: headings, tables, figures and code blocks read as
+# run-on words once their tags are gone ("…the library was the service. Who came in Over three
+# months…"); an excerpt is the post's leading prose.
+_NOT_PROSE = _HIDDEN_CONTENT | frozenset({
+    "h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "table", "figure", "figcaption", "pre",
+})
 _INLINE = frozenset({
     "a", "abbr", "b", "bdi", "bdo", "cite", "code", "del", "dfn", "em", "font", "i", "ins",
     "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time",
@@ -643,8 +649,10 @@ def strip_tags(html: str | None) -> str:
     return collapse_whitespace("".join(_visible_pieces(html)))
 
 
-def leading_words(html: str | None, count: int) -> tuple[list[str], bool]:
-    """The first `count` words of `strip_tags(html)`, and whether it has more.
+def leading_words(html: str | None, count: int, *,
+                  prose: bool = False) -> tuple[list[str], bool]:
+    """The first `count` words of `strip_tags(html)`, and whether it has more. `prose`: of
+    its paragraphs, lists and quotes only (no headings, tables, figures or code blocks).
 
     Reads only as far into the fragment as it must: an excerpt of 60 words needs the first
     few hundred characters of a post, not all of it.
@@ -655,7 +663,7 @@ def leading_words(html: str | None, count: int) -> tuple[list[str], bool]:
     pieces: list[str] = []
     size = 0
     check_at = 256
-    for piece in _visible_pieces(html):
+    for piece in _visible_pieces(html, _NOT_PROSE if prose else _HIDDEN_CONTENT):
         pieces.append(piece)
         size += len(piece)
         if size >= check_at:  # at doubling sizes: linear in what is read
@@ -668,8 +676,9 @@ def leading_words(html: str | None, count: int) -> tuple[list[str], bool]:
     return words[:count], len(words) > count
 
 
-def _visible_pieces(html: str) -> Iterator[str]:
-    """strip_tags' pieces of text, in order: decoded text, and a space for each block tag."""
+def _visible_pieces(html: str, hidden: frozenset[str] = _HIDDEN_CONTENT) -> Iterator[str]:
+    """strip_tags' pieces of text, in order: decoded text, and a space for each block tag;
+    nothing of the elements in `hidden`."""
     skip: str | None = None
     skip_depth = 0
     for kind, value, _ in _tokens(html, keep_partial=True):
@@ -680,7 +689,7 @@ def _visible_pieces(html: str) -> Iterator[str]:
                     skip = None
         elif kind == "text":
             yield htmllib.unescape(value)
-        elif kind == "start" and value in _HIDDEN_CONTENT:
+        elif kind == "start" and value in hidden:
             skip, skip_depth = value, 1
         elif value not in _INLINE:
             yield " "

@@ -359,8 +359,14 @@ def html_to_markdown(clean_html: str) -> str:
 
 
 def excerpt(clean_html: str, *, words: int = 60) -> str:
-    """About `words` words of plain text, cut at a word boundary, "…" when cut; one line."""
-    parts, more = leading_words(clean_html, words)
+    """About `words` words of plain text, cut at a word boundary, "…" when cut; one line.
+
+    The post's leading prose: headings, tables, figures and code blocks are left out (without
+    their tags their words run into the sentences around them), unless the post has no other
+    text."""
+    parts, more = leading_words(clean_html, words, prose=True)
+    if not parts:
+        parts, more = leading_words(clean_html, words)
     if not more:
         text = " ".join(parts)
     else:

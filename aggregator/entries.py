@@ -14,6 +14,7 @@ from aggregator.clean import (
     clean_text,
     clean_url,
     collapse_whitespace,
+    leading_words,
     sanitize_html,
     truncate_text,
     without_emails,
@@ -101,9 +102,10 @@ def build_post(entry: RawEntry, *, member: Member, feed: ParsedFeed, feed_url: s
     summary = excerpt(body_html, words=summary_words)
     title = clean_text(entry.title, max_length=TITLE_MAX) if entry.title else ""
     if not title:
-        # The excerpt is plain text already: cleaning it as HTML again would eat "<A B>".
-        words = excerpt(body_html, words=8).rstrip("…").strip()
-        title = truncate_text(collapse_whitespace(words), TITLE_MAX)
+        # The post's first words, a heading's included (an excerpt leaves headings out), as
+        # plain text already: cleaning it as HTML again would eat "<A B>".
+        words, _more = leading_words(body_html, 8)
+        title = truncate_text(collapse_whitespace(" ".join(words)), TITLE_MAX)
     title = title or UNTITLED
     blog = clean_text(feed.title, max_length=TITLE_MAX) if feed.title else member.name
     blog_url = clean_url(feed.link, base=feed_url) or member.site

@@ -44,7 +44,7 @@ _In = TypeVar("_In")
 _Out = TypeVar("_Out")
 
 # Bump when the conversion changes, so that cached body hashes no longer skip re-rendering.
-CONVERTER_VERSION = "1"
+CONVERTER_VERSION = "2"  # 2: excerpts of the leading prose (no headings, tables, code)
 BACKOFF_BASE = 1800.0  # seconds after the first failure; doubles with each failure after
 PROCESS_TIMEOUT = 120.0  # seconds to parse and clean one feed before giving up on it
 PIPELINE_BODIES = 32  # bodies in the parse pipeline at once (memory: 32 × a feed's size)

@@ -225,6 +225,24 @@ def test_excerpt_cuts_at_a_word_boundary() -> None:
     assert "\n" not in excerpt("<p>a</p>\n<ul><li>b</li></ul>\n<pre>c\nd</pre>")
 
 
+def test_excerpt_is_the_leading_prose_without_headings_tables_or_code() -> None:
+    # without their tags, a heading ran into the next sentence ("the service. Who came in
+    # Over three months") and a table's header cells into a list of words
+    html = ("<p>The library was the service.</p><h2>Who came in</h2>"
+            "<p>Over three months, staff helped.</p>"
+            "<figure><table><tr><th>What</th><th>Forms</th></tr></table>"
+            "<figcaption>Table 1</figcaption></figure>"
+            "<pre><code>x = 1</code></pre><ul><li>One list item.</li></ul>"
+            "<blockquote><p>A quote.</p></blockquote><h3>Last</h3>")
+    assert excerpt(html) == ("The library was the service. Over three months, staff helped. "
+                             "One list item. A quote.")
+    # the cut still counts only the prose's words
+    assert excerpt("<h1>Big heading</h1><p>one two three four</p>", words=3) == "one two three…"
+    # a post with no prose at all still gets its words
+    assert excerpt("<h2>Only a heading</h2>") == "Only a heading"
+    assert excerpt("<table><tr><td>a</td><td>b</td></tr></table>") == "a b"
+
+
 def test_excerpt_drops_scripts_and_caps_giant_words() -> None:
     assert excerpt("<script>x</script><p>a &amp; b</p>") == "a & b"
     assert len(excerpt("<p>" + "x" * 10_000 + "</p>", words=60)) <= 900

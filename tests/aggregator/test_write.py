@@ -76,6 +76,16 @@ def test_restamped_updated_moves_modified_never_date() -> None:
     assert post.byline is None  # the author is the member
 
 
+def test_an_untitled_post_takes_its_first_words_a_heading_included() -> None:
+    # the summary is the leading prose (no heading); the missing title is the first words
+    entry = RawEntry(id="x", link=None, title=None, published=NOW, updated=None, author=None,
+                     summary_html=None,
+                     content_html="<h2>Bins on Tuesday</h2><p>Collections move this week.</p>")
+    post = build_post(entry, member=MEMBER, feed=FEED, feed_url=MEMBER.feed, now=NOW)
+    assert post.title.startswith("Bins on Tuesday")
+    assert post.summary == "Collections move this week."
+
+
 def test_slugs_are_unique_and_stable(tmp_path: Path) -> None:
     index = PostIndex(tmp_path)
     first = RawEntry(id="a", link=None, title="Same title", published=NOW, updated=None,
