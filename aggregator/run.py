@@ -204,10 +204,18 @@ def _import_for_threads() -> None:
 
 
 def _body_hash(member: Member, body: bytes) -> str:
+    """What a feed's body was written with: this conversion (named in front, see
+    `_converted_now`), the member's entry and the bytes."""
     digest = hashlib.sha256()
     digest.update(f"{CONVERTER_VERSION}\x00{member!r}\x00".encode())
     digest.update(body)
-    return digest.hexdigest()
+    return f"{CONVERTER_VERSION}:{digest.hexdigest()}"
+
+
+def _converted_now(feed_state: FeedState) -> bool:
+    """Whether the feed's posts were last written by this CONVERTER_VERSION. If not, its
+    validators are not sent: a 304 would keep posts written by the conversion before."""
+    return (feed_state.body_hash or "").startswith(f"{CONVERTER_VERSION}:")
 
 
 def backoff_delay(failures: int, *, cap: float) -> float:
@@ -383,10 +391,11 @@ class FetchRun:
         """GET the feed and, when its body is new, parse it and write its posts. None when
         there is nothing more to do (304, an unchanged body, a gone feed)."""
         now_ts = self.now.timestamp()
+        conditional = have_files and _converted_now(feed_state)
         try:
-            fetched = await fetcher.get(url, etag=feed_state.etag if have_files else None,
+            fetched = await fetcher.get(url, etag=feed_state.etag if conditional else None,
                                         last_modified=(feed_state.last_modified
-                                                       if have_files else None))
+                                                       if conditional else None))
         except HttpStatusError as exc:
             if exc.status == 410:
                 feed_state.gone = 1

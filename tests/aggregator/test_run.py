@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import main
+from aggregator.run import CONVERTER_VERSION
 from tests.httpserver import LoopbackServer, Reply, Request
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "feeds"
@@ -182,6 +183,31 @@ def test_second_run_sends_validators_and_rewrites_nothing(net: Network) -> None:
     assert len(wp) == 2 and "if-none-match" in wp[1].headers
     assert "PublicSectorBlogsBot" in wp[0].headers["user-agent"]
     assert "gzip" in wp[0].headers["accept-encoding"]
+
+
+def test_a_new_conversion_writes_posts_again_even_where_the_feed_would_answer_304(
+        net: Network) -> None:
+    serve_all(net.server)
+    net.register(REGISTRY)
+    net.fetch()
+    post = net.content / "posts/ann/2026/why-we-stopped-writing-pdfs.md"
+    current = post.read_bytes()
+    # as the conversion before wrote them: its body hash had no version in front, and its
+    # excerpt differed
+    db = sqlite3.connect(net.state)
+    with db:
+        db.execute("UPDATE feeds SET body_hash = ? WHERE member_id = 'ann'", ("ab" * 32,))
+    db.close()
+    assert b"\nSummary: " in current
+    post.write_bytes(current.replace(b"\nSummary: ", b"\nSummary: Old excerpt. ", 1))
+    net.fetch()
+    wp = [r for r in net.server.requests if r.path == "/wp/feed/"]
+    assert len(wp) == 2 and "if-none-match" not in wp[1].headers  # fetched whole
+    assert post.read_bytes() == current  # written by this conversion
+    assert str(net.health("ann")["body_hash"]).startswith(f"{CONVERTER_VERSION}:")
+    net.fetch()  # and conditional again from then on
+    wp = [r for r in net.server.requests if r.path == "/wp/feed/"]
+    assert len(wp) == 3 and "if-none-match" in wp[2].headers
 
 
 def test_deleting_state_changes_no_byte(net: Network) -> None:
