@@ -185,6 +185,25 @@ def test_search_finds_posts_of_every_year_and_members(open_page, base_url: str,
     assert "/network/members/alice-example/" in found("Alice Example")
 
 
+def test_a_search_has_an_address_to_share(open_page, base_url: str) -> None:
+    """?q= runs the search; typing puts the words in the address; a member's result reads
+    as words ("Organisation Example Council", not "OrganisationExample Council")."""
+    page = open_page(1280)
+    page.goto(base_url + "search/?q=weeknotes")
+    result = page.locator(".pagefind-ui__result-link").first
+    result.wait_for()
+    assert urlsplit(result.get_attribute("href")).path.startswith("/network/2026/01/")
+    assert page.locator(".pagefind-ui__search-input").input_value() == "weeknotes"
+    page.locator(".pagefind-ui__search-input").fill("Alice Example")
+    page.wait_for_function("() => location.search === '?q=Alice+Example'")
+    member = page.locator(".pagefind-ui__result").filter(
+        has=page.locator('a[href$="/members/alice-example/"]'))
+    member.first.wait_for()
+    excerpt = member.first.locator(".pagefind-ui__result-excerpt").inner_text()
+    assert "Sector Local government" in excerpt and "SectorLocal" not in excerpt
+    assert not excerpt.startswith("AE")  # the picture's stand-in initials are not text
+
+
 def test_search_page_without_javascript_says_it_needs_it(browser, base_url: str) -> None:
     context = browser.new_context(java_script_enabled=False)
     try:
