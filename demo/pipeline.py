@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "demo"
 MEMBERS_TEMPLATE = DEMO_DIR / "members.yaml.in"
 SETTINGS_FILE = ROOT / "pelicanconf.py"
+PUBLISH_SETTINGS_FILE = ROOT / "publishconf.py"
+# The network's own feeds, as publishconf.py writes them (pelicanconf.py, for local builds, has
+# none): the served demo has them, at the address it is served from.
+FEED_SETTINGS = ("FEED_ALL_ATOM", "FEED_ALL_RSS", "AUTHOR_FEED_ATOM", "AUTHOR_FEED_RSS",
+                 "CATEGORY_FEED_ATOM", "CATEGORY_FEED_RSS", "FEED_MAX_ITEMS",
+                 "RSS_FEED_SUMMARY_ONLY")
 # The feed server's address is baked into every fetched post (links, guids): when it changes,
 # the old build would hold a second copy of every post, so the build starts afresh.
 _BASE_MARKER = ".feed-base"
@@ -78,12 +85,29 @@ def fetch_command(workdir: Path) -> list[str]:
             "--allow-private-networks"]
 
 
-def build_command(workdir: Path) -> list[str]:
-    """Pelican with the project's settings, pointed at the demo registry and work folder."""
-    overrides = {"MEMBERS_FILE": str(workdir / "members.yaml"),
-                 "AGGREGATOR_STATE": str(workdir / "var" / "state.sqlite3"),
-                 # the site's own pages (About, Join, 404) live in the project's content/
-                 "PAGE_PATHS": [str(ROOT / "content" / "pages")]}
+def feed_settings(site_url: str) -> dict[str, object]:
+    """The network's feeds as publishconf.py sets them, for a site served at `site_url`
+    (a feed's links must be absolute; the pages stay relative)."""
+    try:
+        published = runpy.run_path(str(PUBLISH_SETTINGS_FILE))
+    except Exception as exc:  # noqa: BLE001 - any error in the settings file, named
+        raise DemoError(f"cannot read the feed settings from {PUBLISH_SETTINGS_FILE}: "
+                        f"{exc}") from exc
+    url = site_url.rstrip("/")
+    return {"SITEURL": url, "FEED_DOMAIN": url,
+            **{key: published[key] for key in FEED_SETTINGS if key in published}}
+
+
+def build_command(workdir: Path, site_url: str | None = None) -> list[str]:
+    """Pelican with the project's settings, pointed at the demo registry and work folder;
+    with the network's feeds when the address the site is served from is known."""
+    overrides: dict[str, object] = {
+        "MEMBERS_FILE": str(workdir / "members.yaml"),
+        "AGGREGATOR_STATE": str(workdir / "var" / "state.sqlite3"),
+        # the site's own pages (About, Join, 404) live in the project's content/
+        "PAGE_PATHS": [str(ROOT / "content" / "pages")]}
+    if site_url:
+        overrides.update(feed_settings(site_url))
     return [sys.executable, "-m", "pelican", str(workdir / "content"),
             "-o", str(workdir / "output"), "-s", str(SETTINGS_FILE),
             "--cache-path", str(workdir / "cache"), "--delete-output-directory",
@@ -123,13 +147,14 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def build(workdir: Path, feeds: FeedServer) -> Path:
-    """Fetch, build and index the demo site; returns the output folder."""
+def build(workdir: Path, feeds: FeedServer, site_url: str | None = None) -> Path:
+    """Fetch, build and index the demo site; returns the output folder. `site_url`: where it
+    will be served (its feeds link there); None: a site without the network's feeds."""
     prepare_workdir(workdir, feeds.base_url)
     members = write_members(feeds.base_url, workdir / "members.yaml")
     print(f"    registry: {members}")
     run_step(1, "Fetching the demo feeds (aggregator fetch)", "fetch", fetch_command(workdir))
-    run_step(2, "Building the site (pelican)", "build", build_command(workdir))
+    run_step(2, "Building the site (pelican)", "build", build_command(workdir, site_url))
     run_step(3, "Indexing the site for search (aggregator search-index: Pagefind)", "index",
              index_command(workdir))
     output = workdir / "output"
@@ -200,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             # Take the site's port before building, so that a busy port fails fast.
             with open_site_server(workdir / "output", args.port) as site:
-                build(workdir, feeds)
+                build(workdir, feeds, site.base_url)
                 _serve_until_interrupted(site, feeds)
         return 0
     except DemoError as exc:

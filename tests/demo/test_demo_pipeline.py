@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
-from demo.pipeline import fetch_command
+import feedparser
+
+from demo.pipeline import ROOT, build_command, fetch_command
 from demo.server import FeedServer
 
 EMAILS = ("sam.whitby@example.org", "farah.iqbal@example.com")
@@ -117,3 +120,30 @@ def test_a_second_fetch_changes_nothing(demo: tuple[Path, FeedServer]) -> None:
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in content.rglob("*.md")}
     assert after == before
     assert "5 not modified" in result.stdout and "0 new posts" in result.stdout
+
+
+def test_the_served_demo_has_the_networks_feeds(demo: tuple[Path, FeedServer],
+                                                tmp_path: Path) -> None:
+    """`make demo` serves the site at a known address, so it is built with the feeds
+    publishconf.py gives the network: a reader can subscribe to every post, as on the real
+    site. Built here from a copy of the fetched demo."""
+    workdir, feeds = demo
+    copy = tmp_path / "served"
+    for part in ("content", "var"):
+        shutil.copytree(workdir / part, copy / part)
+    shutil.copy(workdir / "members.yaml", copy / "members.yaml")
+    site_url = "http://127.0.0.1:8123"
+    result = subprocess.run(build_command(copy, site_url), capture_output=True, text=True,
+                            timeout=300, check=False, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    feed = feedparser.parse((copy / "output" / "feeds" / "all.atom.xml").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert len(feed.entries) == 24
+    # each entry reads on the member's own blog (plugins/syndication), from the network's feed
+    assert all(e.link.startswith(feeds.base_url + "/") for e in feed.entries)
+    assert feed.feed.link == site_url + "/"
+    assert (copy / "output" / "members" / "council-digital" / "feed.atom.xml").is_file()
+    home = (copy / "output" / "index.html").read_text(encoding="utf-8")
+    assert f'href="{site_url}/feeds/all.atom.xml"' in home
+    # the pages themselves stay relative (the tests serve them under a sub-path)
+    assert 'href="members/"' in home or 'href="./members/"' in home
