@@ -204,6 +204,27 @@ def test_a_search_has_an_address_to_share(open_page, base_url: str) -> None:
     assert not excerpt.startswith("AE")  # the picture's stand-in initials are not text
 
 
+def test_the_not_found_page_offers_a_search_for_the_missing_address(
+        open_page, base_url: str, site: Path) -> None:
+    """A moved post's old address still names it: the 404 page (as a server sends it for any
+    missing path) links to a search for those words, which runs when followed."""
+    page = open_page(1280)
+    missing = base_url + "a-year-of-weeknotes.html"
+    not_found = (site / "404.html").read_bytes()
+    page.route(missing, lambda route: route.fulfill(status=404, body=not_found,
+                                                    content_type="text/html"))
+    page.goto(missing)
+    link = page.locator("#search-missing")
+    assert link.inner_text() == "Search the site for \u201ca year of weeknotes\u201d"
+    link.click()
+    result = page.locator(".pagefind-ui__result-link").first
+    result.wait_for()
+    assert urlsplit(result.get_attribute("href")).path.startswith("/network/2026/01/")
+    # the page's own address gives no words: the plain link stays
+    page.goto(base_url + "404.html")
+    assert page.locator("#search-missing").inner_text() == "Search the site"
+
+
 def test_search_page_without_javascript_says_it_needs_it(browser, base_url: str) -> None:
     context = browser.new_context(java_script_enabled=False)
     try:
