@@ -225,6 +225,57 @@ def test_the_not_found_page_offers_a_search_for_the_missing_address(
     assert page.locator("#search-missing").inner_text() == "Search the site"
 
 
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", e =>
+    (window.__violations = window.__violations || []).push(
+        e.violatedDirective + " " + (e.blockedURI || "inline")));"""
+
+
+def test_every_page_type_runs_under_its_content_security_policy(browser,
+                                                                 base_url: str) -> None:
+    """The theme's policy allows everything the site itself does: no page reports a
+    violation, a search included (Pagefind's WebAssembly and its index files)."""
+    context = browser.new_context()
+    try:
+        context.add_init_script(CSP_WATCH)
+        page = context.new_page()
+        reported = {}
+        for name, path in PAGES.items():
+            page.goto(base_url + path + ("?q=weeknotes" if name == "search" else ""))
+            if name == "search":
+                page.locator(".pagefind-ui__result-link").first.wait_for()
+            policy = page.locator('meta[http-equiv="Content-Security-Policy"]')
+            assert "script-src 'self'" in (policy.get_attribute("content") or ""), name
+            found = page.evaluate("() => window.__violations || []")
+            if found:
+                reported[name] = found
+        assert reported == {}
+    finally:
+        context.close()
+
+
+def test_a_script_slipped_into_a_post_would_not_run(browser, base_url: str, site: Path) -> None:
+    """Defence in depth: were the sanitizers ever to let a script or an event handler
+    through, the page's policy would stop it. The post page is served with both added."""
+    context = browser.new_context()
+    try:
+        context.add_init_script(CSP_WATCH)
+        page = context.new_page()
+        path = PAGES["post"]
+        html = (site / path / "index.html").read_text(encoding="utf-8")
+        assert "<main" in html
+        hostile = html.replace(
+            "</main>", '<script>window.pwned = "inline";</script>'
+            '<img src="data:," onerror="window.pwned = \'handler\'" alt=""></main>', 1)
+        page.route(base_url + path, lambda route: route.fulfill(
+            status=200, body=hostile.encode(), content_type="text/html"))
+        page.goto(base_url + path)
+        page.wait_for_function("() => (window.__violations || []).length >= 2")
+        assert page.evaluate("() => typeof window.pwned") == "undefined"
+        assert page.locator("h1").inner_text()  # the page itself is shown as usual
+    finally:
+        context.close()
+
+
 def test_search_page_without_javascript_says_it_needs_it(browser, base_url: str) -> None:
     context = browser.new_context(java_script_enabled=False)
     try:

@@ -200,7 +200,7 @@ def test_every_internal_link_resolves(site: Path) -> None:
 def test_search_page_uses_relative_pagefind_and_says_it_needs_javascript(site: Path) -> None:
     root = page(site, "search/")
     scripts = [e.attrs.get("src") for e in root.iter("script") if e.attrs.get("src")]
-    assert scripts == ["../pagefind/pagefind-ui.js"]
+    assert scripts == ["../pagefind/pagefind-ui.js", "../theme/js/search.js"]
     assert "Search needs JavaScript" in root.iter("noscript")[0].text
 
 
