@@ -100,6 +100,10 @@ DEFAULT_PAGINATION = 10
 SUMMARY_MAX_LENGTH = 60
 NETWORK_QUIET_AFTER_DAYS = 365  # members with no post for this long are marked quiet
 NETWORK_DISCUSSED_DAYS = 30  # "most discussed" window on the network page
+# The topics page lists every tag; past this many it shows the most used first, then an
+# A to Z with a letter index (a large network has thousands of tags, most on one post).
+TOPICS_INDEX_FROM = 60
+TOPICS_MOST_USED = 24
 NETWORK_TODAY = None  # a fixed "now" (datetime) for reproducible builds and tests; None = now
 SUBMISSIONS_URL = None  # the Join form's endpoint (aggregator serve-submissions), when deployed
 REGISTRY_EDIT_URL = SITE_CONTACT_URL + "/blob/main/members.yaml"

@@ -1,5 +1,5 @@
-"""Pelican plugin: the theme's Jinja filters (http_url, initials, monthly_counts, bar_chart),
-added to every generator's environment on generator_init."""
+"""Pelican plugin: the theme's Jinja filters (http_url, initials, monthly_counts, bar_chart,
+most_used, by_initial), added to every generator's environment on generator_init."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pelican import signals
 
 from .charts import monthly_counts
 from .filters import bar_chart, http_url, initials
+from .topics import by_initial, most_used
 
 
 def add_filters(generator: Any) -> None:
@@ -17,6 +18,8 @@ def add_filters(generator: Any) -> None:
         "initials": initials,
         "monthly_counts": monthly_counts,
         "bar_chart": bar_chart,
+        "most_used": most_used,
+        "by_initial": by_initial,
     })
 
 

@@ -1,4 +1,4 @@
-"""The theme's chart filter (plugins/theme_helpers/charts.py): posts per month, as charted."""
+"""The theme's filters: posts per month, as charted (charts.py); the topics page (topics.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from plugins.theme_helpers.charts import monthly_counts
+from plugins.theme_helpers.topics import by_initial, most_used
 
 
 @dataclass
@@ -29,3 +30,30 @@ def test_monthly_counts_place_each_post_in_its_utc_month_of_the_last_year() -> N
                             "Dec 2025": 1, "Apr 2026": 2}
     # without an end, the chart ends with the newest post's month
     assert monthly_counts(posts[:3])[-1] == ("Nov 2025", 2)
+
+
+# --- the topics page's filters (plugins/theme_helpers/topics.py) ------------------------------
+
+@dataclass
+class Tag:
+    name: str
+
+
+def _tags(**counts: int) -> list[tuple[Tag, list[int]]]:
+    return [(Tag(name.replace("_", " ")), list(range(n))) for name, n in counts.items()]
+
+
+def test_most_used_topics_come_first_ties_by_name() -> None:
+    tags = _tags(zebra=2, Apple=5, banana=2, cherry=1, date=9)
+    assert [t.name for t, _ in most_used(tags, 3)] == ["date", "Apple", "banana"]
+    assert [t.name for t, _ in most_used(tags, 10)][-2:] == ["zebra", "cherry"]
+    assert most_used(tags, 0) == []
+
+
+def test_every_topic_once_under_its_letter() -> None:
+    tags = _tags(beta=1, Alpha=1, alpine=2, _3d_printing=1, Écoles=1, apple=1, Beta_2=1)
+    letters = by_initial(tags)
+    assert [letter for letter, _ in letters] == ["#", "A", "B", "É"]
+    assert [[t.name for t, _ in pairs] for _, pairs in letters] == [
+        [" 3d printing"], ["Alpha", "alpine", "apple"], ["beta", "Beta 2"], ["Écoles"]]
+    assert sum(len(pairs) for _, pairs in letters) == len(tags)

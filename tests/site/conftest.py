@@ -14,6 +14,7 @@ from tests.site.sitebuild import build_site
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The local build (pelicanconf.py: relative URLs, no feeds), with a stand-in thread."""
+    """The local build (pelicanconf.py: relative URLs, no feeds), with a stand-in thread.
+    Its topics page is laid out as a large network's (most used, then A to Z)."""
     yield build_site(tmp_path_factory.mktemp("site"), PLUGINS=[*PLUGINS, fake_threads],
-                     FAKE_THREADS=True)
+                     FAKE_THREADS=True, TOPICS_INDEX_FROM=3, TOPICS_MOST_USED=2)

@@ -288,3 +288,23 @@ def test_a_build_without_the_comment_plugin_still_renders_posts(tmp_path: Path) 
     root = page(output, POST)
     assert root.find_id("comments-title") is None
     assert root.find_id("comments") is not None  # the link to comment on the original blog
+
+
+def test_a_large_networks_topics_page_has_the_most_used_and_an_a_to_z(site: Path) -> None:
+    root = page(site, "tags/")
+    lists = [ul for ul in root.iter("ul") if ul.attrs.get("class") == "tag-cloud"]
+    most_used, *by_letter = [[(a.text.rsplit(" (", 1)[0].strip(),
+                               int(a.text.rsplit("(", 1)[1].rstrip(")")))
+                              for a in ul.iter("a")] for ul in lists]
+    everything = [pair for group in by_letter for pair in group]
+    counts = sorted((n for _, n in everything), reverse=True)
+    assert [n for _, n in most_used] == counts[:2]  # the two with the most posts
+    assert len({name for name, _ in everything}) == len(everything) > 3  # each once
+    assert [name.casefold() for name, _ in everything] == sorted(
+        name.casefold() for name, _ in everything)
+    headings = [h for h in root.iter("h3") if h.attrs.get("class") == "letter"]
+    index = [a for nav in root.iter("nav") if nav.attrs.get("aria-label") == "Topics by letter"
+             for a in nav.iter("a")]
+    assert [a.attrs["href"] for a in index] == ["#" + h.attrs["id"] for h in headings]
+    for heading, group in zip(headings, by_letter, strict=True):
+        assert all(name.strip()[:1].upper() == heading.text for name, _ in group)
