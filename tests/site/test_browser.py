@@ -59,8 +59,9 @@ def open_page(browser, base_url: str):
     """A page factory at a given width; requests to any other host are aborted and listed."""
     contexts, outside = [], []
 
-    def factory(width: int, *, axe: bool = False):
-        context = browser.new_context(viewport={"width": width, "height": 900})
+    def factory(width: int, *, axe: bool = False, scheme: str = "light"):
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      color_scheme=scheme)
         contexts.append(context)
         if axe:  # in every document before its own scripts: cheaper than a tag per page
             context.add_init_script(path=str(AXE))
@@ -91,10 +92,14 @@ def axe_violations(page) -> list[str]:
     return list(violations)
 
 
-@pytest.mark.parametrize("width", [375, 1280])
-def test_every_page_type_has_no_axe_violations(open_page, base_url: str, width: int) -> None:
+@pytest.mark.parametrize(("width", "scheme"), [(375, "light"), (1280, "light"),
+                                              (1280, "dark")])
+def test_every_page_type_has_no_axe_violations(open_page, base_url: str, width: int,
+                                              scheme: str) -> None:
+    """At a phone's and a desktop's width, and in the dark colours a reader's system may ask
+    for (contrast is checked in both)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = open_page(width, axe=True)
+    page = open_page(width, axe=True, scheme=scheme)
     failures = {}
     for name, path in PAGES.items():
         page.goto(base_url + path)
@@ -103,7 +108,11 @@ def test_every_page_type_has_no_axe_violations(open_page, base_url: str, width: 
         found = axe_violations(page)
         if found:
             failures[name] = found
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        suffix = "" if scheme == "light" else f"-{scheme}"
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}{suffix}.png"), full_page=True)
+    if scheme == "dark":  # the dark colours are in use
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == \
+            "rgb(19, 22, 24)"
     assert failures == {}
 
 
