@@ -181,7 +181,11 @@ OPML_SAVE_AS = "members.opml"  # plugins/opml; per sector: OPML_SECTOR_SAVE_AS
 OPML_SECTOR_SAVE_AS = "sectors/{slug}/members.opml"
 HEALTH_URL = "health/"  # plugins/health, from AGGREGATOR_STATE (read-only) and the registry
 HEALTH_SAVE_AS = "health/index.html"
-DIRECT_TEMPLATES = ["index", "tags", "categories", "authors", "archives", "search", "network"]
+# The browser-search description (?q= on the search page): written with absolute URLs only,
+# so publishconf.py turns it on.
+OPENSEARCH_SAVE_AS = ""
+DIRECT_TEMPLATES = ["index", "tags", "categories", "authors", "archives", "search", "network",
+                    "opensearch"]
 PAGINATED_TEMPLATES = {"index": None, "tag": None, "category": None, "author": None,
                        "period_archives": None}
 PAGINATION_PATTERNS = (

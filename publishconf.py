@@ -30,3 +30,5 @@ AUTHOR_FEED_RSS = "members/{slug}/feed.rss.xml"
 CATEGORY_FEED_ATOM = "sectors/{slug}/feed.atom.xml"
 CATEGORY_FEED_RSS = "sectors/{slug}/feed.rss.xml"
 RSS_FEED_SUMMARY_ONLY = True
+# Browsers offer the site's search in their address bar (search/?q=…).
+OPENSEARCH_SAVE_AS = "opensearch.xml"

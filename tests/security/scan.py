@@ -116,7 +116,7 @@ class _Scanner(HTMLParser):
                 (self.in_feed or values != THEME_POLICY):
             self._find(f"<meta> with {sorted(set(values) - _META_SAFE)}: {values}")
         if tag == "link" and not self.in_feed and values.get("rel") not in (
-                "stylesheet", "canonical", "alternate"):
+                "stylesheet", "canonical", "alternate", "search"):
             self._find(f"<link rel={values.get('rel')!r}>")
         for name, value in values.items():
             if name.startswith("on"):

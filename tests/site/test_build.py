@@ -273,6 +273,27 @@ def test_publish_build_uses_absolute_urls_and_shows_the_join_form(published: Pat
     assert "<loc>https://blogs.example.gov.uk/network/members/bob-quiet/</loc>" in sitemap
 
 
+def test_publish_build_offers_its_search_to_browsers(published: Path) -> None:
+    """An OpenSearch description: a browser can search the network from its address bar."""
+    home = page(published, "")
+    links = [e.attrs for e in home.iter("link") if e.attrs.get("rel") == "search"]
+    assert links == [{"rel": "search", "type": "application/opensearchdescription+xml",
+                      "title": "Public Sector Blogs",
+                      "href": "https://blogs.example.gov.uk/network/opensearch.xml"}]
+    spec = "{http://a9.com/-/spec/opensearch/1.1/}"
+    root = ET.parse(published / "opensearch.xml").getroot()
+    assert root.tag == f"{spec}OpenSearchDescription"
+    assert len(root.find(f"{spec}ShortName").text) <= 16
+    assert root.find(f"{spec}Url").attrib["template"] == \
+        "https://blogs.example.gov.uk/network/search/?q={searchTerms}"
+
+
+def test_a_local_build_has_no_search_description(site: Path) -> None:
+    """Relative URLs cannot make one: it is written by publish builds only."""
+    assert not (site / "opensearch.xml").exists()
+    assert not [e for e in page(site, "").iter("link") if e.attrs.get("rel") == "search"]
+
+
 def test_the_project_registry_is_valid() -> None:
     from aggregator.members import load_members
     from pelicanconf import REGIONS, SECTORS
