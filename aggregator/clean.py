@@ -60,6 +60,9 @@ ALLOWED_ATTRIBUTES: Mapping[str, frozenset[str]] = MappingProxyType({
     "span": frozenset(), "div": frozenset(),
 })
 ALLOWED_TAGS: frozenset[str] = frozenset(ALLOWED_ATTRIBUTES)
+# Set on every image, whatever the feed said (not taken from it). One attribute only: nh3 adds
+# set attributes in no fixed order, and a page must be the same bytes from one build to the next.
+IMAGE_LOADING = (("loading", "lazy"),)
 
 # Elements removed together with everything inside them.
 DROP_WITH_CONTENT: frozenset[str] = frozenset({
@@ -609,6 +612,8 @@ def sanitize_html(html: str, *, base_url: str | None) -> str:
         attribute_filter=attr_filter,
         url_schemes=set(HREF_SCHEMES),
         link_rel="noopener noreferrer nofollow",
+        # a post's pictures load as the reader reaches them, never blocking the page's text
+        set_tag_attribute_values={"img": dict(IMAGE_LOADING)},
         strip_comments=True,
     )
     return strip_controls(cleaned)

@@ -10,6 +10,7 @@ import pytest
 
 from aggregator.clean import (
     ALLOWED_ATTRIBUTES,
+    IMAGE_LOADING,
     MAX_HTML_CHARS,
     clean_text,
     clean_url,
@@ -50,6 +51,8 @@ def unsafe_parts(html: str) -> list[str]:
         for name, value in attrs.items():
             if name == "rel" and tag == "a":
                 continue
+            if tag == "img" and (name, value) in IMAGE_LOADING:
+                continue  # set by the sanitizer, never taken from the feed
             if name not in ALLOWED_ATTRIBUTES[tag]:
                 problems.append(f"{tag}[{name}]")
             elif name in ("href", "src", "cite"):
@@ -231,7 +234,7 @@ def test_relative_urls_become_absolute_against_the_base() -> None:
 def test_relative_urls_without_a_usable_base_are_dropped() -> None:
     for base in (None, "javascript:alert(1)", "/relative/base/", "{filename}/x"):
         out = sanitize_html('<a href="/about/">a</a><img src="x.png">', base_url=base)
-        assert out == '<a rel="noopener noreferrer nofollow">a</a><img>'
+        assert out == '<a rel="noopener noreferrer nofollow">a</a><img loading="lazy">'
 
 
 def test_allowed_structure_is_kept_and_h1_demoted() -> None:
@@ -250,6 +253,14 @@ def test_allowed_structure_is_kept_and_h1_demoted() -> None:
                     "figure", "figcaption"]
     assert '<ol start="3">' in out and 'colspan="2"' in out and 'scope="col"' in out
     assert 'width="640"' in out and 'cite="https://q.example/"' in out
+
+
+def test_images_load_lazily_whatever_the_feed_said() -> None:
+    out = sanitize_html('<p>Text</p><img src="https://i.example/a.png" alt="A" '
+                        'loading="eager" fetchpriority="high">', base_url=BASE)
+    image = next(attrs for tag, attrs in Elements(out).elements if tag == "img")
+    assert image == {"src": "https://i.example/a.png", "alt": "A", "loading": "lazy"}
+    assert all(sanitize_html(out, base_url=BASE) == out for _ in range(20))  # same bytes
 
 
 def test_numeric_attributes_are_checked() -> None:

@@ -147,3 +147,13 @@ def test_the_served_demo_has_the_networks_feeds(demo: tuple[Path, FeedServer],
     assert f'href="{site_url}/feeds/all.atom.xml"' in home
     # the pages themselves stay relative (the tests serve them under a sub-path)
     assert 'href="members/"' in home or 'href="./members/"' in home
+
+
+def test_a_posts_pictures_load_as_the_reader_reaches_them(demo: tuple[Path, FeedServer]) -> None:
+    """The demo's full posts carry pictures from the member's blog: each loads lazily."""
+    pages = list((demo[0] / "output").glob("20[0-9][0-9]/[01][0-9]/*/index.html"))
+    images = [tag for page in pages
+              for tag in re.findall(r"<img\b[^>]*>", page.read_text(encoding="utf-8"))
+              if 'class="avatar' not in tag]
+    assert images
+    assert all('loading="lazy"' in tag for tag in images), images
