@@ -273,6 +273,15 @@ def test_publish_build_uses_absolute_urls_and_shows_the_join_form(published: Pat
     assert "<loc>https://blogs.example.gov.uk/network/members/bob-quiet/</loc>" in sitemap
 
 
+def test_a_member_page_says_where_to_follow_them_here(published: Path) -> None:
+    facts = {dt.text: dd for div in page(published, "members/alice-example/").iter("div")
+             for dt in div.iter("dt") for dd in div.iter("dd")}
+    links = {a.text: a.attrs["href"] for a in facts["Follow here"].iter("a")}
+    assert links == {
+        "Atom feed": "https://blogs.example.gov.uk/network/members/alice-example/feed.atom.xml",
+        "RSS feed": "https://blogs.example.gov.uk/network/members/alice-example/feed.rss.xml"}
+
+
 def test_publish_build_offers_its_search_to_browsers(published: Path) -> None:
     """An OpenSearch description: a browser can search the network from its address bar."""
     home = page(published, "")
