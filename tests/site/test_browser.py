@@ -207,8 +207,11 @@ def test_a_search_has_an_address_to_share(open_page, base_url: str) -> None:
     page.wait_for_function("() => location.search === '?q=Alice+Example'")
     member = page.locator(".pagefind-ui__result").filter(
         has=page.locator('a[href$="/members/alice-example/"]'))
-    member.first.wait_for()
-    excerpt = member.first.locator(".pagefind-ui__result-excerpt").inner_text()
+    # Pagefind fills a result's excerpt after its link: wait for the words, not the link
+    excerpt_box = member.first.locator(".pagefind-ui__result-excerpt").filter(
+        has_text="Local government")
+    excerpt_box.wait_for()
+    excerpt = excerpt_box.inner_text()
     assert "Sector Local government" in excerpt and "SectorLocal" not in excerpt
     assert not excerpt.startswith("AE")  # the picture's stand-in initials are not text
 
