@@ -237,6 +237,24 @@ def test_the_not_found_page_offers_a_search_for_the_missing_address(
     assert page.locator("#search-missing").inner_text() == "Search the site"
 
 
+def test_the_footer_sits_at_the_foot_of_a_short_page(browser, base_url: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 1600})
+    try:
+        page = context.new_page()
+        page.goto(base_url + "404.html")
+        bottom, height = page.evaluate("""() => [
+            document.querySelector(".site-footer").getBoundingClientRect().bottom,
+            window.innerHeight]""")
+        assert abs(bottom - height) <= 1
+        # and the health page's "as of" line keeps to the member cards' column
+        page.goto(base_url + "health/")
+        line, cards = page.evaluate("""() => [".health-meta", ".health-list"].map(
+            s => document.querySelector(s).getBoundingClientRect().width)""")
+        assert line <= cards
+    finally:
+        context.close()
+
+
 CSP_WATCH = """document.addEventListener("securitypolicyviolation", e =>
     (window.__violations = window.__violations || []).push(
         e.violatedDirective + " " + (e.blockedURI || "inline")));"""
