@@ -7,7 +7,7 @@ fixes them all in one pass; nothing is fetched from an invalid registry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -18,13 +18,16 @@ from ruamel.yaml.error import YAMLError
 from aggregator.atomic import write_atomic
 from aggregator.errors import ConfigError
 from aggregator.models import Member
+from aggregator.selection import topic_key
 from aggregator.slugs import is_slug, slugify
 
 logger = logging.getLogger(__name__)
 
 KNOWN_KEYS = frozenset({"name", "feed", "id", "site", "organisation", "sector", "region",
-                        "avatar", "content", "comments", "paused"})
+                        "avatar", "content", "comments", "paused", "only_topics",
+                        "skip_topics"})
 _TEXT_MAX = 200
+_TOPICS_MAX = 100
 
 
 def normalise_feed_url(url: str) -> str:
@@ -202,13 +205,37 @@ def _parse_one(item: Any, line: int | None, problems: _Problems,
     for key in ("comments", "paused"):
         if key in item and not isinstance(item[key], bool):
             bad(key, f"{key!r} must be true or false, not {item[key]!r}")
+    topics = {key: _topics(item, key, bad) for key in ("only_topics", "skip_topics")}
     if len(problems.items) > errors_before or label is None:
         return None
     return Member(
         id=str(member_id), name=label.strip(), feed=str(feed).strip(),
         site=item.get("site"), organisation=item.get("organisation"), sector=sector,
         region=region, avatar=item.get("avatar"), content=content,
-        comments=item.get("comments", True), paused=item.get("paused", False), line=line)
+        comments=item.get("comments", True), paused=item.get("paused", False),
+        only_topics=topics["only_topics"], skip_topics=topics["skip_topics"], line=line)
+
+
+def _topics(item: Mapping[str, Any], key: str,
+            bad: Callable[[str, str], None]) -> tuple[str, ...]:
+    """A topic filter (selection.py): a list of one-line topics, none of them empty."""
+    value = item.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]  # `only_topics: housing` means what it says
+    if not isinstance(value, list) or not 0 < len(value) <= _TOPICS_MAX:
+        bad(key, f"{key!r} must be a list of 1 to {_TOPICS_MAX} topics, not {value!r}")
+        return ()
+    topics = []
+    for topic in value:
+        if not isinstance(topic, str) or not topic_key(topic) or "\n" in topic \
+                or len(topic) > _TEXT_MAX:
+            bad(key, f"each of {key!r} must be a topic of one line, at most {_TEXT_MAX} "
+                     f"characters, not {topic!r}")
+            return ()
+        topics.append(topic.strip())
+    return tuple(topics)
 
 
 def load_members(path: str | Path, *, sectors: Mapping[str, str] | None = None,

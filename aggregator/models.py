@@ -24,6 +24,8 @@ class Member:
     content: ContentMode = "summary"
     comments: bool = True
     paused: bool = False
+    only_topics: tuple[str, ...] = ()  # take only posts with one of these (selection.py)
+    skip_topics: tuple[str, ...] = ()  # never take posts with one of these
     line: int | None = None  # where it starts in the registry file, for error messages
 
 

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 from aggregator.models import Member
 
@@ -26,10 +27,10 @@ _MEMBER_FIELDS = frozenset(f.name for f in fields(Member))
 
 def _code_fingerprint() -> bytes:
     """The validating code itself: a change to it invalidates every cached registry."""
-    from aggregator import members, models, slugs
+    from aggregator import members, models, selection, slugs
 
     digest = hashlib.sha256()
-    for module in (members, models, slugs):
+    for module in (members, models, selection, slugs):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.digest()
 
@@ -49,7 +50,10 @@ def _decode(data: object) -> list[Member] | None:
     for item in data:
         if not isinstance(item, dict) or set(item) != _MEMBER_FIELDS:
             return None
-        members.append(Member(**item))
+        # JSON has no tuples: the topic filters come back as lists
+        values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                                  for key, value in item.items()}
+        members.append(Member(**values))
     return members
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -27,6 +27,7 @@ from aggregator.atomic import remove_stale_temp_files, write_atomic
 from aggregator.errors import AggregatorError, FeedError, HttpStatusError
 from aggregator.fetch import Fetcher
 from aggregator.models import FetchResult, Member, Post, Previous
+from aggregator.selection import takes
 from aggregator.settings import Settings
 from aggregator.state import FeedState, PostFile, State, ThreadState
 from aggregator.write import PostIndex, post_file_record, render_post
@@ -63,6 +64,7 @@ class MemberResult:
     new: int = 0
     updated: int = 0
     comments: int = 0  # comment files written or removed
+    left_out: int = 0  # entries outside the member's topics, not written
     error: str | None = None
     warning: str | None = None
     redirect: str | None = None  # a permanent redirect to copy into members.yaml
@@ -106,6 +108,7 @@ class _Processed:
     site: str | None
     warning: str | None
     generator: str | None = None
+    left_out: int = 0  # entries outside the member's topics (selection.py)
 
 
 @dataclass(frozen=True)
@@ -152,17 +155,21 @@ def process_feed(job: _Job) -> _Processed:
 
     feed = parse_feed(job.body, job.headers, url=job.url)
     posts: dict[str, Post] = {}
+    left_out: set[str] = set()
     for entry in feed.entries:
         guid = entry_guid(entry)
-        if guid in posts:  # the same entry twice in one feed: the first one wins
+        if guid in posts or guid in left_out:  # the same entry twice: the first one wins
+            continue
+        if not takes(job.member, entry.tags):
+            left_out.add(guid)
             continue
         posts[guid] = build_post(entry, member=job.member, feed=feed, feed_url=job.url,
                                  now=job.now, previous=job.previous.get(guid),
                                  sectors=job.sectors, summary_words=job.summary_words)
-    if not posts and feed.entries:
+    if not posts and feed.entries and not left_out:
         raise FeedError(job.url, "no usable entries")
     return _Processed(list(posts.values()), feed.title, feed.link, feed.warning,
-                      feed.generator)
+                      feed.generator, len(left_out))
 
 
 @dataclass(frozen=True)
@@ -203,19 +210,28 @@ def _import_for_threads() -> None:
     import aggregator.parse  # noqa: F401
 
 
+def _written_with(member: Member) -> str:
+    """This conversion and what of the member's entry its posts are written with (name,
+    sector, content, topics…; not where the entry stands in the file, nor `paused`)."""
+    entry = repr(replace(member, line=None, paused=False)).encode()
+    return f"{CONVERTER_VERSION}.{hashlib.sha256(entry).hexdigest()[:16]}"
+
+
 def _body_hash(member: Member, body: bytes) -> str:
-    """What a feed's body was written with: this conversion (named in front, see
-    `_converted_now`), the member's entry and the bytes."""
-    digest = hashlib.sha256()
-    digest.update(f"{CONVERTER_VERSION}\x00{member!r}\x00".encode())
+    """What a feed's body was written with (named in front, see `_converted_now`) and a
+    digest of the bytes."""
+    written_with = _written_with(member)
+    digest = hashlib.sha256(f"{written_with}\x00".encode())
     digest.update(body)
-    return f"{CONVERTER_VERSION}:{digest.hexdigest()}"
+    return f"{written_with}:{digest.hexdigest()}"
 
 
-def _converted_now(feed_state: FeedState) -> bool:
-    """Whether the feed's posts were last written by this CONVERTER_VERSION. If not, its
-    validators are not sent: a 304 would keep posts written by the conversion before."""
-    return (feed_state.body_hash or "").startswith(f"{CONVERTER_VERSION}:")
+def _converted_now(feed_state: FeedState, member: Member) -> bool:
+    """Whether the feed's posts were last written by this CONVERTER_VERSION from the
+    member's entry as it is now. If not, its validators are not sent: a 304 would keep posts
+    written by the conversion before, or with the content mode or topics the maintainer
+    has just changed."""
+    return (feed_state.body_hash or "").startswith(f"{_written_with(member)}:")
 
 
 def backoff_delay(failures: int, *, cap: float) -> float:
@@ -391,7 +407,7 @@ class FetchRun:
         """GET the feed and, when its body is new, parse it and write its posts. None when
         there is nothing more to do (304, an unchanged body, a gone feed)."""
         now_ts = self.now.timestamp()
-        conditional = have_files and _converted_now(feed_state)
+        conditional = have_files and _converted_now(feed_state, member)
         try:
             fetched = await fetcher.get(url, etag=feed_state.etag if conditional else None,
                                         last_modified=(feed_state.last_modified
@@ -427,6 +443,7 @@ class FetchRun:
         newest = max((w.post.date.timestamp() for w in written), default=None)
         result.status = "fetched"
         result.entries, result.new, result.updated = len(processed.posts), new, updated
+        result.left_out = processed.left_out
         result.warning = processed.warning
         feed_state.body_hash = body_hash
         feed_state.title = processed.title

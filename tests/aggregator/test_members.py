@@ -59,6 +59,14 @@ def test_valid_registry_loads_with_defaults() -> None:
     ("members:\n  - name: A\n    feed: https://a.org/\n    comments: maybe\n", 4, "A",
      "true or false"),
     ("members:\n  - name: A\n    feed: https://user:pw@a.org/\n", 3, "A", "http(s) URL"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n    only_topics: []\n", 4, "A",
+     "'only_topics' must be a list of 1 to 100 topics"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n    skip_topics: {a: 1}\n", 4, "A",
+     "'skip_topics' must be a list"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n    skip_topics: [Personal, ' - ']\n",
+     4, "A", "each of 'skip_topics' must be a topic of one line"),
+    ("members:\n  - name: A\n    feed: https://a.org/\n    only_topics: [[housing]]\n", 4,
+     "A", "each of 'only_topics' must be a topic"),
     ("members: [\n", 2, None, "not valid YAML"),
 ])
 def test_mistakes_name_file_line_and_member(text: str, line: int, member: str | None,
@@ -71,6 +79,14 @@ def test_mistakes_name_file_line_and_member(text: str, line: int, member: str | 
     assert error.member == member
     assert words in str(error)
     assert str(error).startswith(f"reg.yaml:{line}")
+
+
+def test_topic_filters_load_as_written() -> None:
+    text = ("members:\n  - name: A\n    feed: https://a.org/\n"
+            "    only_topics: [Local government, housing]\n    skip_topics: Personal\n")
+    member, = parse_members(text)
+    assert member.only_topics == ("Local government", "housing")
+    assert member.skip_topics == ("Personal",)  # one topic may be written without a list
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -204,10 +204,64 @@ def test_a_new_conversion_writes_posts_again_even_where_the_feed_would_answer_30
     wp = [r for r in net.server.requests if r.path == "/wp/feed/"]
     assert len(wp) == 2 and "if-none-match" not in wp[1].headers  # fetched whole
     assert post.read_bytes() == current  # written by this conversion
-    assert str(net.health("ann")["body_hash"]).startswith(f"{CONVERTER_VERSION}:")
+    assert str(net.health("ann")["body_hash"]).startswith(f"{CONVERTER_VERSION}.")
     net.fetch()  # and conditional again from then on
     wp = [r for r in net.server.requests if r.path == "/wp/feed/"]
     assert len(wp) == 3 and "if-none-match" in wp[2].headers
+
+
+ANN_ONLY = """\
+members:
+  - name: Ann Example
+    id: ann
+    feed: {BASE}/wp/feed/
+"""
+PDFS = "posts/ann/2026/why-we-stopped-writing-pdfs.md"
+OPEN_DATA = "posts/ann/2026/open-data-day-at-the-town-hall.md"
+
+
+def test_a_member_s_topics_choose_the_posts_and_threads_fetched(
+        net: Network, capsys: pytest.CaptureFixture[str]) -> None:
+    serve_all(net.server)
+    # the feed's categories: "Digital", "Content design" and "Open data"
+    net.register(ANN_ONLY + "    only_topics: [content-design, Housing]\n")
+    assert net.fetch("--strict") == 0
+    assert sorted(net.files()) == [PDFS]
+    assert "1 post(s) outside its topics left out" in capsys.readouterr().out
+    asked = {r.path for r in net.server.requests}
+    assert "/2026/03/why-we-stopped-writing-pdfs/feed/" in asked
+    assert "/2026/02/open-data-day/feed/" not in asked  # no thread for a post left out
+
+    net.register(ANN_ONLY + "    skip_topics: [Digital, open_data]\n")  # both posts left out
+    assert net.fetch("--strict") == 0  # not "no usable entries": the member is fine
+    assert sorted(net.files()) == [PDFS]  # kept: a filter never removes a post
+
+
+def test_a_changed_topic_filter_applies_at_once_even_where_the_feed_would_answer_304(
+        net: Network) -> None:
+    serve_all(net.server)
+    net.register(ANN_ONLY + "    only_topics: [Digital]\n")
+    net.fetch()
+    assert sorted(net.files()) == [PDFS]
+    net.fetch()
+    wp = [r for r in net.server.requests if r.path == "/wp/feed/"]
+    assert "if-none-match" in wp[-1].headers  # unchanged member: conditional
+    kept = (net.content / PDFS).stat().st_mtime_ns
+
+    net.register(ANN_ONLY + "    only_topics: [Digital, Open data]\n")
+    net.fetch()
+    wp = [r for r in net.server.requests if r.path == "/wp/feed/"]
+    assert "if-none-match" not in wp[-1].headers  # asked whole: the server's 304 would
+    assert sorted(net.files()) == [OPEN_DATA, PDFS]  # have kept the post out
+    assert (net.content / PDFS).stat().st_mtime_ns == kept  # the same bytes: not rewritten
+
+    # a member added above Ann moves her entry down the file; her posts are written the
+    # same way, so her feed is still asked for conditionally
+    net.register("members:\n  - name: Cy\n    id: cy\n    feed: {BASE}/feed.json\n"
+                 + ANN_ONLY.removeprefix("members:\n") + "    only_topics: [Digital, Open data]\n")
+    net.fetch()
+    wp = [r for r in net.server.requests if r.path == "/wp/feed/"]
+    assert "if-none-match" in wp[-1].headers
 
 
 def test_deleting_state_changes_no_byte(net: Network) -> None:
