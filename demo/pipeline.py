@@ -34,7 +34,8 @@ PUBLISH_SETTINGS_FILE = ROOT / "publishconf.py"
 # The network's own feeds, as publishconf.py writes them (pelicanconf.py, for local builds, has
 # none): the served demo has them, at the address it is served from.
 FEED_SETTINGS = ("FEED_ALL_ATOM", "FEED_ALL_RSS", "AUTHOR_FEED_ATOM", "AUTHOR_FEED_RSS",
-                 "CATEGORY_FEED_ATOM", "CATEGORY_FEED_RSS", "FEED_MAX_ITEMS",
+                 "CATEGORY_FEED_ATOM", "CATEGORY_FEED_RSS", "TAG_FEED_ATOM", "TAG_FEED_RSS",
+                 "FEED_MAX_ITEMS",
                  "RSS_FEED_SUMMARY_ONLY")
 # The feed server's address is baked into every fetched post (links, guids): when it changes,
 # the old build would hold a second copy of every post, so the build starts afresh.

@@ -282,6 +282,26 @@ def test_a_member_page_says_where_to_follow_them_here(published: Path) -> None:
         "RSS feed": "https://blogs.example.gov.uk/network/members/alice-example/feed.rss.xml"}
 
 
+def test_a_topic_can_be_followed_across_the_network(published: Path) -> None:
+    topic = page(published, "tags/digital/")
+    feeds = {e.attrs["type"]: e.attrs["href"] for e in topic.iter("link")
+             if e.attrs.get("rel") == "alternate"}
+    base = "https://blogs.example.gov.uk/network/tags/digital/"
+    assert feeds == {"application/atom+xml": base + "feed.atom.xml",
+                     "application/rss+xml": base + "feed.rss.xml"}
+    shown = {a.text: a.attrs["href"] for p in topic.iter("p") if "Follow this topic" in p.text
+             for a in p.iter("a")}
+    assert shown == {"Atom feed": base + "feed.atom.xml", "RSS feed": base + "feed.rss.xml"}
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = ET.parse(published / "tags/digital/feed.atom.xml").getroot()
+    titles = [e.find(f"{atom}title").text for e in root.findall(f"{atom}entry")]
+    # the three posts tagged "digital", from two members, newest first
+    assert titles == ["Why councils should blog", "Open data at the county hall",
+                      "Service standards in practice"]
+    rss = ET.parse(published / "tags/digital/feed.rss.xml").getroot()
+    assert [i.find("title").text for i in rss.findall("channel/item")] == titles
+
+
 def test_publish_build_offers_its_search_to_browsers(published: Path) -> None:
     """An OpenSearch description: a browser can search the network from its address bar."""
     home = page(published, "")
