@@ -93,6 +93,7 @@ class Submission:
     organisation: str | None = None
     sector: str | None = None
     note: str | None = None
+    only_topics: tuple[str, ...] = ()  # take only posts on these (members.yaml's only_topics)
     found_by: str = ""
     comments: bool = False  # the feed announces comment threads
     posts: tuple[PreviewPost, ...] = ()
@@ -113,7 +114,8 @@ class Submission:
         try:
             data = json.loads(text)
             posts = tuple(PreviewPost(**p) for p in data.pop("posts", ()))
-            return cls(**data, posts=posts)
+            topics = tuple(data.pop("only_topics", ()))
+            return cls(**data, posts=posts, only_topics=topics)
         except (ValueError, TypeError, AttributeError) as exc:
             raise ConfigError(f"not a readable submission file: {exc}", path=path) from exc
 
@@ -276,4 +278,6 @@ def member_entry(submission: Submission, existing: list[Member]) -> dict[str, An
         value = getattr(submission, key)
         if value:
             entry[key] = value
+    if submission.only_topics:
+        entry["only_topics"] = list(submission.only_topics)
     return entry

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from aggregator.fetch import Fetcher
 from aggregator.members import is_http_url, load_members
 from aggregator.models import Member
 from aggregator.netguard import check_url
+from aggregator.selection import takes, topic_key
 from aggregator.settings import Settings
 from aggregator.slugs import slugify
 from aggregator.submissions import (
@@ -47,6 +49,7 @@ __all__ = ["SubmissionRequest", "check_request", "check_url_text", "find_member"
 URL_MAX = 2000
 TEXT_MAX = 200  # as members.yaml allows for names and organisations
 NOTE_MAX = 2000
+TOPICS_MAX = 20
 EMAIL_MAX = 254
 PREVIEW_POSTS = 3
 DISCOVERY_ROUNDS = 4  # discovery may take this many per-request timeouts in all
@@ -65,6 +68,7 @@ class SubmissionRequest:
     organisation: str | None = None
     sector: str | None = None
     note: str | None = None
+    only_topics: tuple[str, ...] = ()  # the topics of the posts to take (selection.py)
 
 
 def _one_line(value: str | None, field: str, url: str, *, max_length: int = TEXT_MAX,
@@ -125,7 +129,27 @@ def check_request(fields: Mapping[str, str | None], *,
         raise InvalidSubmission(url, f"the note is too long: at most {NOTE_MAX} characters",
                                 field="note")
     return SubmissionRequest(url=url, name=name, email=email, organisation=organisation,
-                             sector=sector, note=note)
+                             sector=sector, note=note,
+                             only_topics=_topics(fields.get("topics"), url))
+
+
+def _topics(value: str | None, url: str) -> tuple[str, ...]:
+    """The topics field: topics separated by commas, each kept once, as typed."""
+    topics: dict[str, str] = {}
+    for part in (value or "").split(","):
+        topic = collapse_whitespace(part)
+        if not topic:
+            continue
+        if len(topic) > TEXT_MAX:
+            raise InvalidSubmission(url, f"a topic is too long: at most {TEXT_MAX} characters",
+                                    field="topics")
+        if not topic_key(topic):
+            raise InvalidSubmission(url, f"{topic!r} is not a topic: give the words of the "
+                                         "posts' categories or tags", field="topics")
+        topics.setdefault(topic_key(topic), topic)
+    if len(topics) > TOPICS_MAX:
+        raise InvalidSubmission(url, f"too many topics: at most {TOPICS_MAX}", field="topics")
+    return tuple(topics.values())
 
 
 def find_member(members: list[Member], *addresses: str | None) -> Member | None:
@@ -175,11 +199,11 @@ async def _discover(fetcher: Fetcher, url: str, *, settings: Settings) -> Discov
 
 def _preview_posts(found: Discovered, member: Member, settings: Settings,
                    now: datetime) -> tuple[PreviewPost, ...]:
-    """The latest posts, cleaned exactly as a run would clean them."""
+    """The latest posts the network would take, cleaned exactly as a run would clean them."""
     posts = [build_post(entry, member=member, feed=found.parsed, feed_url=found.feed_url,
                         now=now, sectors=settings.sectors or None,
                         summary_words=settings.summary_words)
-             for entry in found.parsed.entries]
+             for entry in found.parsed.entries if takes(member, entry.tags)]
     posts.sort(key=lambda p: p.date, reverse=True)
     return tuple(PreviewPost(title=p.title, date=p.date.isoformat(), excerpt=p.summary,
                              url=p.original_url) for p in posts[:PREVIEW_POSTS])
@@ -218,15 +242,41 @@ async def submit_blog(request: SubmissionRequest, *, fetcher: Fetcher, settings:
     name = request.name or blog_title or (urlsplit(feed).hostname or feed)
     provisional = Member(id=slugify(name, max_length=64, fallback="member"), name=name,
                          feed=feed, site=site, organisation=request.organisation,
-                         sector=request.sector)
+                         sector=request.sector, only_topics=request.only_topics)
+    if not any(takes(provisional, entry.tags) for entry in found.parsed.entries):
+        raise RefusedSubmission(url, _no_post_on(request.only_topics, found), field="topics")
     submission = Submission(
         id=submission_id(feed), url=url, feed=feed, site=site, name=name,
         blog_title=blog_title, email=request.email, organisation=request.organisation,
-        sector=request.sector, note=request.note, found_by=found.found_by,
+        sector=request.sector, note=request.note, only_topics=request.only_topics,
+        found_by=found.found_by,
         comments=any(e.comment_feed for e in found.parsed.entries),
         posts=_preview_posts(found, provisional, settings, now), submitted=now_iso(now),
         source=source)
     return await asyncio.to_thread(queue.add, submission)
+
+
+def _no_post_on(topics: tuple[str, ...], found: Discovered) -> str:
+    """Why a feed with posts has none on the topics asked for, with the topics it does have:
+    the submitter's next try should not be a guess."""
+    entries = found.parsed.entries
+    counts: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for entry in entries:
+        seen: set[str] = set()
+        for raw in entry.tags:
+            key, name = topic_key(raw), clean_text(raw, max_length=60)
+            if key and name and key not in seen:
+                seen.add(key)
+                counts[key] += 1
+                names.setdefault(key, name)
+    asked = ", ".join(topics)
+    if not counts:
+        return (f"none of the feed's {len(entries)} latest posts is on {asked}: its posts have "
+                "no categories or tags, so leave the topics empty")
+    used = ", ".join(names[key] for key, _ in counts.most_common(12))
+    return (f"none of the feed's {len(entries)} latest posts is on {asked}; the topics its "
+            f"posts have are: {used}")
 
 
 def submit(request: SubmissionRequest, *, settings: Settings, queue: SubmissionQueue,
@@ -251,6 +301,8 @@ def format_submission(submission: Submission, *, show_private: bool = True) -> s
         lines.append(f"  organisation: {submission.organisation}")
     if submission.sector:
         lines.append(f"  sector:    {submission.sector}")
+    if submission.only_topics:
+        lines.append(f"  topics:    only posts on {', '.join(submission.only_topics)}")
     if show_private and submission.email:
         lines.append(f"  e-mail:    {submission.email}  (for maintainers only)")
     if show_private and submission.note:

@@ -40,7 +40,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     values = {"url": args.url, "name": args.name, "email": args.email,
-              "organisation": args.organisation, "sector": args.sector, "note": args.note}
+              "organisation": args.organisation, "sector": args.sector, "note": args.note,
+              "topics": args.topics}
     try:
         request = check_request(values, sectors=settings.sectors or None)
         submission = submit(request, settings=settings, queue=_queue(args, settings),
@@ -111,6 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     submit.add_argument("url", help="the blog's home page or its feed")
     for option in ("name", "email", "organisation", "sector", "note"):
         submit.add_argument(f"--{option}")
+    submit.add_argument("--topics", help="take only posts on these topics (categories or "
+                                         "tags), separated by commas")
     submit.add_argument("--allow-private-networks", action="store_true",
                         help="allow loopback and private addresses (tests, demo, intranets)")
     paths(submit)

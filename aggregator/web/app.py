@@ -44,12 +44,13 @@ from aggregator.submit import check_request, make_fetcher, submit_blog
 logger = logging.getLogger(__name__)
 
 HONEYPOT = "website"  # the hidden trap field of themes/network/templates/join.html
-FIELDS = ("url", "name", "email", "organisation", "sector", "note")
+FIELDS = ("url", "name", "email", "organisation", "sector", "topics", "note")
 MAX_FIELDS = 20
 BODY_SECONDS = 10.0  # a client gets this long to send its (small) body
 MAX_TRACKED_ADDRESSES = 10_000
 FIELD_LABELS = {"url": "Blog or feed address", "name": "Name", "email": "Email address",
                 "organisation": "Organisation", "sector": "Sector",
+                "topics": "Only posts on these topics",
                 "note": "Anything we should know?"}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import main
+from aggregator.members import load_members
 from aggregator.submissions import InvalidSubmission
 from aggregator.submit import check_request
 from tests.aggregator.test_discover import HTML, RSS, rss_feed, serve_wordpress
@@ -134,6 +135,8 @@ def test_addresses_that_are_not_web_addresses_are_refused(project: Project, url:
     ({"sector": "space-force"}, "sector", "unknown sector 'space-force'"),
     ({"name": "x" * 201}, "name", "at most 200"),
     ({"note": "y" * 2001}, "note", "at most 2000"),
+    ({"topics": "housing, - ,digital"}, "topics", "'-' is not a topic"),
+    ({"topics": ",".join(f"topic {n}" for n in range(21))}, "topics", "at most 20"),
 ])
 def test_other_fields_are_checked_before_anything_is_fetched(fields: dict[str, str],
                                                               field: str,
@@ -146,9 +149,63 @@ def test_other_fields_are_checked_before_anything_is_fetched(fields: dict[str, s
 
 def test_fields_are_tidied() -> None:
     request = check_request({"url": " https://blog.example/ ", "name": " Ann\n\tExample ",
-                             "note": "line one\r\nline two\x07", "sector": ""}, sectors=SECTORS)
+                             "note": "line one\r\nline two\x07", "sector": "",
+                             "topics": " Local  government,,digital, local-government "},
+                            sectors=SECTORS)
     assert (request.url, request.name, request.note, request.sector) == (
         "https://blog.example/", "Ann Example", "line one\nline two", None)
+    assert request.only_topics == ("Local government", "digital")  # each once, as typed
+
+
+def topical_feed(base: str) -> bytes:
+    """A blog about work and allotments: two posts on each, and one with no topic."""
+    items = "".join(
+        f"<item><title>{title}</title><link>{base}/{n}/</link>"
+        f"<pubDate>Mon, {n:02d} Mar 2026 09:00:00 +0000</pubDate>"
+        f"<guid isPermaLink=\"false\">{base}/?p={n}</guid>"
+        f"<description>Words of {title}.</description>"
+        + "".join(f"<category>{c}</category>" for c in categories) + "</item>"
+        for n, title, categories in [
+            (1, "Bin rounds redesigned", ["Local Government", "Service design"]),
+            (2, "Onions in March", ["Allotment"]),
+            (3, "Council tax letters", ["local-government"]),
+            (4, "Seed swap", ["Allotment", "Community"]),
+            (5, "Untagged thoughts", [])])
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Jo at work and home'
+            f"</title><link>{base}/</link>{items}</channel></rss>").encode()
+
+
+def test_a_blog_joins_with_only_the_posts_on_its_topics(
+        project: Project, server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    server.routes["/feed/"] = Reply(200, topical_feed(server.url("").rstrip("/")),
+                                    {"Content-Type": RSS})
+    assert project.submit(server.url("/feed/"), "--topics", "local government") == 0
+    out = capsys.readouterr().out
+    assert "only posts on local government" in out
+    # the preview shows what the network would take: no allotment, no untagged post
+    assert "Council tax letters" in out and "Bin rounds redesigned" in out
+    assert "Onions" not in out and "Seed swap" not in out and "Untagged" not in out
+    [queued] = project.pending()
+    assert queued["only_topics"] == ["local government"]
+
+    assert project.run("approve", str(queued["id"])) == 0
+    entry = project.members.read_text().split("Existing Member", 1)[1]
+    assert "only_topics:" in entry and "- local government" in entry
+    members = load_members(project.members)
+    assert members[-1].only_topics == ("local government",)
+
+
+def test_topics_no_post_has_are_refused_with_the_topics_the_feed_uses(
+        project: Project, server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    server.routes["/feed/"] = Reply(200, topical_feed(server.url("").rstrip("/")),
+                                    {"Content-Type": RSS})
+    assert project.submit(server.url("/feed/"), "--topics", "housing, social care") == 1
+    err = capsys.readouterr().err
+    assert "none of the feed's 5 latest posts is on housing, social care" in err
+    # most used first, each once whatever its spelling
+    assert "the topics its posts have are: Local Government, Allotment, Service design, " \
+           "Community" in err
+    assert project.pending() == []
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "0x7f.1"])

@@ -20,6 +20,7 @@ from aggregator.cli import main
 from aggregator.settings import load_settings
 from aggregator.web import RateLimiter, WebConfig, create_app, web_config
 from tests.aggregator.test_discover import HTML, RSS, rss_feed, serve_wordpress
+from tests.aggregator.test_submit import topical_feed
 from tests.httpserver import LoopbackServer, Reply
 
 FORM = "application/x-www-form-urlencoded"
@@ -132,6 +133,28 @@ def test_a_form_post_is_queued_approved_and_fetched(site: Site, web: WebServer,
     everything = site.members.read_text() + "".join(
         p.read_text() for p in site.content.rglob("*") if p.is_file() and p.suffix == ".md")
     assert "ann@example.org" not in everything and "Hello" not in everything
+
+
+def test_a_blog_on_many_subjects_joins_with_its_public_service_posts_only(
+        site: Site, web: WebServer, server: LoopbackServer) -> None:
+    server.routes["/feed/"] = Reply(200, topical_feed(server.url("").rstrip("/")),
+                                    {"Content-Type": RSS})
+    status, _, page = web.post({"url": server.url("/feed/"), "name": "Jo",
+                                "topics": "Housing, Allotmnet", "website": ""})
+    assert status == 422 and "Please check the field <strong>Only posts on these " \
+        "topics</strong>" in page
+    assert "the topics its posts have are: Local Government, Allotment" in page
+    status, _, page = web.post({"url": server.url("/feed/"), "name": "Jo",
+                                "topics": "Local government", "website": ""})
+    assert status == 202 and "Council tax letters" in page and "Onions" not in page
+    [queued] = site.queued()
+    assert main(["approve", str(queued["id"]), "--members", str(site.members),
+                 "--submissions", str(site.queue)]) == 0
+    assert main(["fetch", "--members", str(site.members), "--content", str(site.content),
+                 "--state", str(site.state), "--allow-private-networks"]) == 0
+    titles = sorted(p.read_text().split("Title: ", 1)[1].split("\n", 1)[0]
+                    for p in (site.content / "posts" / "jo").rglob("*.md"))
+    assert titles == ["Bin rounds redesigned", "Council tax letters"]
 
 
 def test_json_when_asked(site: Site, web: WebServer, server: LoopbackServer) -> None:
