@@ -282,6 +282,15 @@ def test_a_member_page_says_where_to_follow_them_here(published: Path) -> None:
         "RSS feed": "https://blogs.example.gov.uk/network/members/alice-example/feed.rss.xml"}
 
 
+def test_a_member_page_says_which_of_their_posts_the_network_takes(site: Path) -> None:
+    def facts(member: str) -> dict[str, str]:
+        return {dt.text: dd.text for div in page(site, f"members/{member}/").iter("div")
+                for dt in div.iter("dt") for dd in div.iter("dd")}
+    assert facts("alice-example")["Posts taken"] == \
+        "Only those on digital, open data, weeknotes; none on personal"
+    assert "Posts taken" not in facts("bob-quiet")  # every post: nothing to say
+
+
 def test_a_topic_can_be_followed_across_the_network(published: Path) -> None:
     topic = page(published, "tags/digital/")
     feeds = {e.attrs["type"]: e.attrs["href"] for e in topic.iter("link")
