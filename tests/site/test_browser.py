@@ -194,6 +194,36 @@ def test_search_finds_posts_of_every_year_and_members(open_page, base_url: str,
     assert "/network/members/alice-example/" in found("Alice Example")
 
 
+def test_search_results_can_be_narrowed_to_a_sector_or_a_member(open_page,
+                                                                base_url: str) -> None:
+    """Pagefind's filters, from each post's and member page's sector and member: with
+    hundreds of members, "services" alone finds too much. The filters pass axe too."""
+    page = open_page(1280, axe=True)
+    page.goto(base_url + "search/?q=services")
+
+    def shown() -> set[str]:
+        links = page.locator(".pagefind-ui__result-link")
+        return {urlsplit(links.nth(i).get_attribute("href")).path for i in range(links.count())}
+
+    page.locator(".pagefind-ui__result-link").first.wait_for()
+    bob = "/network/2024/12/bob-quiet-service-standards-in-practice/"
+    alice = "/network/2025/11/alice-example-winter-services-update/"
+    assert {bob, alice} <= shown()
+    page.locator(".pagefind-ui__filter-name", has_text="Sector").click()
+    page.locator(".pagefind-ui__filter-label", has_text="Central government").click()
+    page.wait_for_function("""() => !Array.from(document.querySelectorAll(
+        '.pagefind-ui__result-link')).some(a => a.href.includes('alice-example'))""")
+    assert bob in shown() and all("bob-quiet" in path for path in shown())
+    assert axe_violations(page) == []
+    page.locator(".pagefind-ui__filter-label", has_text="Central government").click()
+    page.locator(".pagefind-ui__filter-name", has_text="Member").click()
+    page.locator(".pagefind-ui__filter-label", has_text="Alice Example").click()
+    page.locator(".pagefind-ui__result-link").first.wait_for()
+    page.wait_for_function("""() => !Array.from(document.querySelectorAll(
+        '.pagefind-ui__result-link')).some(a => a.href.includes('bob-quiet'))""")
+    assert alice in shown() and all("alice-example" in path for path in shown())
+
+
 def test_a_search_has_an_address_to_share(open_page, base_url: str) -> None:
     """?q= runs the search; typing puts the words in the address; a member's result reads
     as words ("Organisation Example Council", not "OrganisationExample Council")."""
