@@ -57,6 +57,14 @@ class Job:
     kwargs: Mapping[str, Any]
 
 
+@dataclass
+class FeedJob:
+    """One feed to write (`IncrementalWriter.write_feed` queued it and claimed its path)."""
+
+    name: str
+    write: Callable[[], None]
+
+
 def render_page(output_path: str, job: Job) -> None:
     """Render one page as Pelican's Writer does (same local context), written atomically."""
     context = job.context
@@ -77,16 +85,20 @@ def render_page(output_path: str, job: Job) -> None:
     signals.content_written.send(path, context=local)
 
 
-def _render_share(output_path: str, jobs: Sequence[Job]) -> None:
+def _render_share(output_path: str, jobs: Sequence[Job | FeedJob]) -> None:
     for job in jobs:
         try:
-            render_page(output_path, job)
+            if isinstance(job, FeedJob):
+                job.write()
+            else:
+                render_page(output_path, job)
         except Exception as exc:
-            template = getattr(job.template, "name", "?")
-            raise RenderError(f"{job.name}: cannot render with {template}: {exc}") from exc
+            made_with = "the feed writer" if isinstance(job, FeedJob) else \
+                getattr(job.template, "name", "?")
+            raise RenderError(f"{job.name}: cannot render with {made_with}: {exc}") from exc
 
 
-def render_all(output_path: str, jobs: Sequence[Job], processes: int, *,
+def render_all(output_path: str, jobs: Sequence[Job | FeedJob], processes: int, *,
                min_pages: int = MIN_PAGES_PER_PROCESS) -> None:
     """Render every job, split over `processes` processes (this one included), each with at
     least `min_pages` pages."""

@@ -20,15 +20,20 @@ same bytes as long as the keys cover every input; the build benchmark compares t
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pelican.utils import sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
+
+from aggregator.atomic import write_atomic
 
 from .changes import (
     IN_PLACE_KEY,
@@ -52,6 +57,7 @@ from .pagination import StablePage, StablePaginator
 from .render import (
     MIN_PAGES_PER_PROCESS,
     Background,
+    FeedJob,
     Job,
     RenderError,
     render_all,
@@ -109,8 +115,9 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         self._pages_of: dict[int, str] = {}  # id(article) → its page, recorded with a signature
         self._comments: tuple[list[Any], list[Any]] | None = None  # the river's, if looked at
         self.log = WriteLog()
-        self.deferred: list[tuple[Job, str, str | None, Any]] | None = None
+        self.deferred: list[tuple[Job | FeedJob, str, str | None, Any]] | None = None
         self._output_root = os.path.abspath(self.output_path)
+        self._writing_claimed = False  # a feed write_feed queued is being written
         self.apart = False  # build.py: a publish may write some pages in another process
         self._apart: list[tuple[Background, Callable[[], None]]] = []
         # is each file the last build wrote still as it left it (looked at when asked)
@@ -410,11 +417,35 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
         if self._skip(rel, key, count):
             self._claim(rel, override_output)
             return None
+        if self.deferred is not None:  # written with the pages, on every core
+            if self._claim(rel, override_output):
+                write = partial(self._write_claimed_feed, shown, context, path, url, feed_type,
+                                feed_title)
+                self.deferred.append((FeedJob(str(path), write), rel, key, count))
+            return None
         feed = super().write_feed(elements, context, path, url, feed_type, override_output,
                                   feed_title)
         self.log.rendered += 1
         self._record(rel, key, count)
         return feed
+
+    def _write_claimed_feed(self, elements: Any, context: Any, path: Any, url: Any,
+                            feed_type: str, feed_title: Any) -> None:
+        """Pelican's write_feed for a path `write_feed` claimed when it queued it."""
+        self._writing_claimed = True
+        try:
+            super().write_feed(elements, context, path, url, feed_type, False, feed_title)
+        finally:
+            self._writing_claimed = False
+
+    def _open_w(self, filename: str, encoding: str, override: bool = False) -> Any:
+        """Pelican's own writes (the feeds): its rule that a file is written once (`_claim`),
+        then a file that is whole or not there, as every page is (render.py): Pelican's
+        `open(filename, "w")` left a killed build's feed cut short."""
+        if not self._writing_claimed and not self._claim(
+                self._relative(os.path.relpath(filename, self.output_path)), override):
+            return open(os.devnull, "w", encoding=encoding)  # as Pelican does
+        return _AtomicText(Path(filename))
 
     def write_file(self, name: Any, template: Any, context: Any, relative_urls: bool = False,
                    paginated: Any = None, template_name: Any = None,
@@ -635,6 +666,19 @@ class IncrementalWriter(Writer):  # type: ignore[misc]
                 return
             self.deferred = []
             self._take_apart()
+
+
+class _AtomicText(io.StringIO):
+    """A text file written with `write_atomic` when its `with` block ends without error."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def __exit__(self, kind: Any, *rest: Any) -> None:
+        if kind is None:
+            write_atomic(self.path, self.getvalue())
+        super().__exit__(kind, *rest)
 
 
 def _normal(name: str) -> bool:

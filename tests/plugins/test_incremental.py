@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import feedgenerator
 import jinja2
 import pytest
 from pelican.contents import Article
@@ -225,6 +226,29 @@ def test_a_failed_build_is_followed_by_a_full_one(network: Network,
     assert not (network.cache / MANIFEST_FILE).exists()
     pelican = network.build()
     assert pelican._writer.log.skipped == 0 and pelican._writer.log.rendered > 100
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_feed_whose_writing_fails_is_left_whole(network: Network, processes: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build that fails in the middle of writing a feed leaves the feed the last build
+    wrote, whole, as it leaves every page (Pelican's own writer emptied the file first)."""
+    feed = network.output / "feeds/all.atom.xml"
+    before = feed.read_bytes()
+    add_update(network.site, SPEC, comments=1)
+
+    def cut_short(self: Any, outfile: Any, encoding: str) -> None:
+        outfile.write('<?xml version="1.0" encoding="utf-8"?>\n<feed><title>Cut')
+        raise OSError("disk gone in the middle of a feed")
+
+    monkeypatch.setattr(feedgenerator.Atom1Feed, "write", cut_short)
+    with pytest.raises(Exception, match="disk gone in the middle of a feed"):
+        network.build(BUILD_PROCESSES=processes, BUILD_PROCESS_MIN_PAGES=1)
+    assert feed.read_bytes() == before
+    assert sorted(p.name for p in feed.parent.iterdir()) == ["all.atom.xml", "all.rss.xml"]
+    monkeypatch.undo()
+    network.build()
+    assert tree(network.output) == tree(network.full_build(network.output.parent / "full"))
 
 
 @pytest.mark.parametrize("damage", [b"", b"\x00not a manifest", b"\xfb\x05\x00"])
