@@ -291,5 +291,5 @@ def test_every_alert_in_a_page_is_text(hostile: HostileSite) -> None:
             for name, value in element.attrs.items():
                 if "alert(" in value:
                     assert name in ("href", "src", "title", "alt", "content", "aria-label",
-                                    "datetime") and not re.match(r"\s*javascript", value,
+                                    "datetime", "data-member", "data-sector") and not re.match(r"\s*javascript", value,
                                                                  re.I), (page, name, value)
