@@ -175,11 +175,16 @@ def topical_feed(base: str) -> bytes:
             f"</title><link>{base}/</link>{items}</channel></rss>").encode()
 
 
-def test_a_blog_joins_with_only_the_posts_on_its_topics(
-        project: Project, server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+def serve_topical(server: LoopbackServer) -> str:
+    """`topical_feed` at /feed/; returns its address."""
     server.routes["/feed/"] = Reply(200, topical_feed(server.url("").rstrip("/")),
                                     {"Content-Type": RSS})
-    assert project.submit(server.url("/feed/"), "--topics", "local government") == 0
+    return server.url("/feed/")
+
+
+def test_a_blog_joins_with_only_the_posts_on_its_topics(
+        project: Project, server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert project.submit(serve_topical(server), "--topics", "local government") == 0
     out = capsys.readouterr().out
     assert "only posts on local government" in out
     # the preview shows what the network would take: no allotment, no untagged post
@@ -197,9 +202,7 @@ def test_a_blog_joins_with_only_the_posts_on_its_topics(
 
 def test_topics_no_post_has_are_refused_with_the_topics_the_feed_uses(
         project: Project, server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
-    server.routes["/feed/"] = Reply(200, topical_feed(server.url("").rstrip("/")),
-                                    {"Content-Type": RSS})
-    assert project.submit(server.url("/feed/"), "--topics", "housing, social care") == 1
+    assert project.submit(serve_topical(server), "--topics", "housing, social care") == 1
     err = capsys.readouterr().err
     assert "none of the feed's 5 latest posts is on housing, social care" in err
     # most used first, each once whatever its spelling

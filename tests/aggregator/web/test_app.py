@@ -20,7 +20,7 @@ from aggregator.cli import main
 from aggregator.settings import load_settings
 from aggregator.web import RateLimiter, WebConfig, create_app, web_config
 from tests.aggregator.test_discover import HTML, RSS, rss_feed, serve_wordpress
-from tests.aggregator.test_submit import topical_feed
+from tests.aggregator.test_submit import serve_topical
 from tests.httpserver import LoopbackServer, Reply
 
 FORM = "application/x-www-form-urlencoded"
@@ -137,14 +137,13 @@ def test_a_form_post_is_queued_approved_and_fetched(site: Site, web: WebServer,
 
 def test_a_blog_on_many_subjects_joins_with_its_public_service_posts_only(
         site: Site, web: WebServer, server: LoopbackServer) -> None:
-    server.routes["/feed/"] = Reply(200, topical_feed(server.url("").rstrip("/")),
-                                    {"Content-Type": RSS})
-    status, _, page = web.post({"url": server.url("/feed/"), "name": "Jo",
+    feed = serve_topical(server)
+    status, _, page = web.post({"url": feed, "name": "Jo",
                                 "topics": "Housing, Allotmnet", "website": ""})
     assert status == 422 and "Please check the field <strong>Only posts on these " \
         "topics</strong>" in page
     assert "the topics its posts have are: Local Government, Allotment" in page
-    status, _, page = web.post({"url": server.url("/feed/"), "name": "Jo",
+    status, _, page = web.post({"url": feed, "name": "Jo",
                                 "topics": "Local government", "website": ""})
     assert status == 202 and "Council tax letters" in page and "Onions" not in page
     [queued] = site.queued()
