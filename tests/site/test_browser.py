@@ -182,16 +182,22 @@ def test_search_finds_posts_of_every_year_and_members(open_page, base_url: str,
     page = open_page(1280)
     page.goto(base_url + "search/")
 
-    def found(words: str) -> set[str]:
+    def finds(words: str, expected: list[str]) -> None:
+        """Wait until the results for `words` show every page of `expected`. Pagefind says
+        "N results for …" before it swaps the last search's results for the new ones, and
+        fills each result in on its own: reading the links at once read stale ones."""
         page.locator(".pagefind-ui__search-input").fill(words)
-        page.locator(".pagefind-ui__message").filter(has_text=f"for {words}").wait_for()
-        links = page.locator(".pagefind-ui__result-link")
-        links.first.wait_for()
-        return {urlsplit(links.nth(i).get_attribute("href")).path for i in range(links.count())}
+        page.wait_for_function("""([words, expected]) => {
+            const message = document.querySelector('.pagefind-ui__message');
+            if (!message || !message.textContent.includes('for ' + words)) { return false; }
+            const shown = new Set(Array.from(document.querySelectorAll(
+                '.pagefind-ui__result-link')).map(a => new URL(a.href).pathname));
+            return expected.every(path => shown.has(path));
+        }""", arg=[words, expected])
 
-    assert {"/network/2024/12/bob-quiet-service-standards-in-practice/",
-            "/network/2025/11/alice-example-winter-services-update/"} <= found("services")
-    assert "/network/members/alice-example/" in found("Alice Example")
+    finds("services", ["/network/2024/12/bob-quiet-service-standards-in-practice/",
+                       "/network/2025/11/alice-example-winter-services-update/"])
+    finds("Alice Example", ["/network/members/alice-example/"])
 
 
 def test_search_results_can_be_narrowed_to_a_sector_or_a_member(open_page,
@@ -200,28 +206,27 @@ def test_search_results_can_be_narrowed_to_a_sector_or_a_member(open_page,
     hundreds of members, "services" alone finds too much. The filters pass axe too."""
     page = open_page(1280, axe=True)
     page.goto(base_url + "search/?q=services")
-
-    def shown() -> set[str]:
-        links = page.locator(".pagefind-ui__result-link")
-        return {urlsplit(links.nth(i).get_attribute("href")).path for i in range(links.count())}
-
-    page.locator(".pagefind-ui__result-link").first.wait_for()
     bob = "/network/2024/12/bob-quiet-service-standards-in-practice/"
     alice = "/network/2025/11/alice-example-winter-services-update/"
-    assert {bob, alice} <= shown()
+
+    def shows(wanted: str, unwanted: str) -> None:
+        """Wait until the results show `wanted` and nothing whose address has `unwanted`
+        (Pagefind fills results in one by one, after the count)."""
+        page.wait_for_function("""([wanted, unwanted]) => {
+            const shown = Array.from(document.querySelectorAll('.pagefind-ui__result-link'))
+                .map(a => new URL(a.href).pathname);
+            return shown.includes(wanted) && !shown.some(path => path.includes(unwanted));
+        }""", arg=[wanted, unwanted])
+
+    page.locator(".pagefind-ui__result-link").first.wait_for()
     page.locator(".pagefind-ui__filter-name", has_text="Sector").click()
     page.locator(".pagefind-ui__filter-label", has_text="Central government").click()
-    page.wait_for_function("""() => !Array.from(document.querySelectorAll(
-        '.pagefind-ui__result-link')).some(a => a.href.includes('alice-example'))""")
-    assert bob in shown() and all("bob-quiet" in path for path in shown())
+    shows(bob, "alice-example")
     assert axe_violations(page) == []
     page.locator(".pagefind-ui__filter-label", has_text="Central government").click()
     page.locator(".pagefind-ui__filter-name", has_text="Member").click()
     page.locator(".pagefind-ui__filter-label", has_text="Alice Example").click()
-    page.locator(".pagefind-ui__result-link").first.wait_for()
-    page.wait_for_function("""() => !Array.from(document.querySelectorAll(
-        '.pagefind-ui__result-link')).some(a => a.href.includes('bob-quiet'))""")
-    assert alice in shown() and all("alice-example" in path for path in shown())
+    shows(alice, "bob-quiet")
 
 
 def test_a_search_has_an_address_to_share(open_page, base_url: str) -> None:
