@@ -2,9 +2,10 @@
 
 A blogger may write about public service and about their allotment on one blog. The registry
 can name the topics (the feed's categories and tags) the network takes from that blog, and the
-ones it never takes. Topics are compared as a reader would: case, accents, hyphens, underscores
-and runs of spaces do not matter ("Local government" is "local-government", "Économie" is
-"economie"); letters beyond the Latin alphabet are kept as they are. Every topic the entry
+ones it never takes. Topics are compared as a reader would: case, accents, hyphens, underscores,
+runs of spaces and "&" for "and" do not matter ("Local government" is "local-government",
+"Économie" is "economie", "Health & care" is "Health and care"); letters beyond the Latin
+alphabet are kept as they are. Every topic the entry
 carries is looked at, not only the first few that become the post's tags.
 
 A post left out is not written; a post already in the archive is never removed or changed by a
@@ -21,13 +22,14 @@ from collections.abc import Iterable
 from aggregator.models import Member
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
+_AND = re.compile(r"\s*&\s*")
 
 
 def topic_key(text: str) -> str:
     """The form in which two topics are compared."""
     letters = unicodedata.normalize("NFKD", text.casefold())
     letters = "".join(c for c in letters if not unicodedata.combining(c))
-    return _SEPARATORS.sub(" ", letters).strip()
+    return _SEPARATORS.sub(" ", _AND.sub(" and ", letters)).strip()
 
 
 def takes(member: Member, topics: Iterable[str]) -> bool:

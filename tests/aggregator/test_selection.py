@@ -24,6 +24,8 @@ BLOG = Member(id="jo", name="Jo", feed="https://jo.example/feed/")
     (("Digital",), ("Personal",), ["Digital", "Personal"], False),  # never beats only
     (("Gofal cymdeithasol",), (), ["gofal-cymdeithasol"], True),
     (("Économie",), (), ["economie"], True),  # accents do not matter
+    (("Health and care",), (), ["Health & care"], True),
+    (("R&D",), (), ["r and d"], True),
     (("Здоровье",), (), ["здоровье"], True),  # letters beyond Latin are kept, not dropped
     (("Здоровье",), (), ["Образование"], False),
 ])
