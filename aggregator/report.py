@@ -131,6 +131,8 @@ def status_table(rows: list[tuple[str, str, FeedState | None]], *, now: float) -
             notes.append(f"moved to {state.redirected_to}: update members.yaml")
         if state.gone:
             notes.append("feed gone (HTTP 410)")
+        if state.left_out:
+            notes.append(f"{state.left_out} post(s) outside its topics at the last fetch")
         last_post = ""
         if state.last_post:
             last_post = f"{int((now - state.last_post) // 86400)} days ago"

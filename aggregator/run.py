@@ -449,6 +449,7 @@ class FetchRun:
         feed_state.title = processed.title
         feed_state.site = processed.site
         feed_state.posts = len(processed.posts)
+        feed_state.left_out = processed.left_out
         if newest is not None:
             feed_state.last_post = max(newest, feed_state.last_post or 0)
         return _Done(written, processed.generator, fetched.headers)

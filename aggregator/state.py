@@ -17,7 +17,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: feeds.left_out (topic filters)
 _APP_ID = 0x50534221  # "PSB!": tells our database from someone else's
 
 _SCHEMA = """
@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS feeds (
     gone INTEGER NOT NULL DEFAULT 0,
     last_post REAL,                 -- date of the newest post seen
     posts INTEGER NOT NULL DEFAULT 0,
+    left_out INTEGER NOT NULL DEFAULT 0,  -- entries outside the member's topics, last fetch
     title TEXT,
     site TEXT
 );
@@ -81,6 +82,7 @@ class FeedState:
     gone: int = 0
     last_post: float | None = None
     posts: int = 0
+    left_out: int = 0  # the last fetch's entries outside the member's topics (selection.py)
     title: str | None = None
     site: str | None = None
 
@@ -156,6 +158,8 @@ class State:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # a cache: no fsync per commit
             db.executescript(_SCHEMA)
+            if version == 1:  # schema 1 had no left_out
+                db.execute("ALTER TABLE feeds ADD COLUMN left_out INTEGER NOT NULL DEFAULT 0")
             db.execute(f"PRAGMA application_id = {_APP_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("PRAGMA quick_check").fetchone()

@@ -228,6 +228,9 @@ def test_a_member_s_topics_choose_the_posts_and_threads_fetched(
     assert net.fetch("--strict") == 0
     assert sorted(net.files()) == [PDFS]
     assert "1 post(s) outside its topics left out" in capsys.readouterr().out
+    assert net.health("ann")["left_out"] == 1  # for the health page and `status`
+    assert main(["status", "--members", str(net.members), "--state", str(net.state)]) == 0
+    assert "1 post(s) outside its topics at the last fetch" in capsys.readouterr().out
     asked = {r.path for r in net.server.requests}
     assert "/2026/03/why-we-stopped-writing-pdfs/feed/" in asked
     assert "/2026/02/open-data-day/feed/" not in asked  # no thread for a post left out

@@ -19,6 +19,26 @@ def test_round_trip(tmp_path: Path) -> None:
         assert state.get("b") is None
 
 
+def test_a_database_of_schema_1_gains_the_new_column_and_keeps_its_rows(tmp_path: Path) -> None:
+    """Schema 1 had no `left_out`: the row a run wrote then is kept (validators and all)."""
+    path = tmp_path / "s.sqlite3"
+    with State(path) as state:
+        state.save(FeedState("a", "https://a.org/feed/", etag='"x"', posts=3))
+    db = sqlite3.connect(path)  # as schema 1 left it
+    db.execute("ALTER TABLE feeds DROP COLUMN left_out")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with State(path) as state:
+        row = state.get("a")
+        assert row is not None and row.etag == '"x"' and row.posts == 3 and row.left_out == 0
+        state.save(FeedState("a", "https://a.org/feed/", etag='"y"', left_out=2))
+    with State(path) as state:
+        row = state.get("a")
+        assert row is not None and row.left_out == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+
+
 def test_garbage_file_is_moved_aside_with_a_warning(tmp_path: Path,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "s.sqlite3"
