@@ -55,6 +55,13 @@ def test_every_working_member_is_on_the_site(demo: tuple[Path, FeedServer]) -> N
     assert len(posts) == 24
     pages = [p for p in (workdir / "output").glob("20[0-9][0-9]/[01][0-9]/*/index.html")]
     assert len(pages) == 24
+    # the Blogger nurse's personal post stays on her blog (skip_topics: [personal])
+    assert not any("half-marathon" in p.name for p in posts)
+    profile = (workdir / "output" / "members" / "nhs-nurse" / "index.html").read_text()
+    assert "<dt>Posts taken</dt> <dd>All but those on personal</dd>" in profile
+    health = (workdir / "output" / "health" / "index.html").read_text()
+    assert "All but those on personal (1 of the feed’s posts was not, at the last fetch)" \
+        in health
 
 
 def test_the_search_index_has_a_bundle_per_year_of_posts(demo: tuple[Path, FeedServer]) -> None:
