@@ -24,7 +24,7 @@ from aggregator.entries import build_post
 from aggregator.errors import FeedError
 from aggregator.fetch import Fetcher
 from aggregator.members import is_http_url, load_members
-from aggregator.models import Member
+from aggregator.models import Member, RawEntry
 from aggregator.netguard import check_url
 from aggregator.selection import takes, topic_key
 from aggregator.settings import Settings
@@ -197,13 +197,14 @@ async def _discover(fetcher: Fetcher, url: str, *, settings: Settings) -> Discov
         raise RefusedSubmission(url, reason, field="url") from exc
 
 
-def _preview_posts(found: Discovered, member: Member, settings: Settings,
-                   now: datetime) -> tuple[PreviewPost, ...]:
-    """The latest posts the network would take, cleaned exactly as a run would clean them."""
+def _preview_posts(found: Discovered, entries: list[RawEntry], member: Member,
+                   settings: Settings, now: datetime) -> tuple[PreviewPost, ...]:
+    """The latest of `entries` (those the network takes), cleaned exactly as a run would
+    clean them."""
     posts = [build_post(entry, member=member, feed=found.parsed, feed_url=found.feed_url,
                         now=now, sectors=settings.sectors or None,
                         summary_words=settings.summary_words)
-             for entry in found.parsed.entries if takes(member, entry.tags)]
+             for entry in entries]
     posts.sort(key=lambda p: p.date, reverse=True)
     return tuple(PreviewPost(title=p.title, date=p.date.isoformat(), excerpt=p.summary,
                              url=p.original_url) for p in posts[:PREVIEW_POSTS])
@@ -243,7 +244,8 @@ async def submit_blog(request: SubmissionRequest, *, fetcher: Fetcher, settings:
     provisional = Member(id=slugify(name, max_length=64, fallback="member"), name=name,
                          feed=feed, site=site, organisation=request.organisation,
                          sector=request.sector, only_topics=request.only_topics)
-    if not any(takes(provisional, entry.tags) for entry in found.parsed.entries):
+    taken = [entry for entry in found.parsed.entries if takes(provisional, entry.tags)]
+    if not taken:
         raise RefusedSubmission(url, _no_post_on(request.only_topics, found), field="topics")
     submission = Submission(
         id=submission_id(feed), url=url, feed=feed, site=site, name=name,
@@ -251,7 +253,7 @@ async def submit_blog(request: SubmissionRequest, *, fetcher: Fetcher, settings:
         sector=request.sector, note=request.note, only_topics=request.only_topics,
         found_by=found.found_by,
         comments=any(e.comment_feed for e in found.parsed.entries),
-        posts=_preview_posts(found, provisional, settings, now), submitted=now_iso(now),
+        posts=_preview_posts(found, taken, provisional, settings, now), submitted=now_iso(now),
         source=source)
     return await asyncio.to_thread(queue.add, submission)
 
