@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from aggregator.convert import html_to_markdown
 from aggregator.dates import format_date
 from aggregator.errors import WriteError
 from aggregator.slugs import is_slug, short_hash
-from aggregator.threads import build_threads, parent_map, walk
+from aggregator.threads import build_threads, leave_out, parent_map, walk
 from aggregator.write import one_line
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class SyncReport:
     written: tuple[str, ...] = ()
     unchanged: int = 0
     removed: tuple[str, ...] = ()
+    taken_down: tuple[str, ...] = ()  # listed in the takedown list: not written
 
 
 def comment_slug(comment_id: str) -> str:
@@ -87,14 +88,22 @@ def render_comment(comment: Comment, *, slug: str, parent_slug: str | None = Non
 
 
 def sync_thread(content_dir: Path, post_slug: str, comments: Iterable[Comment], *,
-                complete: bool) -> SyncReport:
+                complete: bool,
+                taken_down: Callable[[Comment], bool] | None = None) -> SyncReport:
     """Write a post's thread: new and edited comments written, unchanged ones left alone.
 
     With `complete` (the source vouched that no comment is missing), files of comments that
     are gone from the thread are removed. Otherwise nothing is removed, and a reply whose
     parent is no longer in the feed still names it when its file is on disk.
+
+    A comment `taken_down` names (the takedown list) is not written, nor any copy of it from
+    another source; its replies are written as the thread's own (their files name no parent).
     """
     folder = thread_dir(content_dir, post_slug)
+    left_out: list[Comment] = []
+    if taken_down is not None:
+        comments, left_out = leave_out(comments, taken_down)
+    out_slugs = {comment_slug(comment.id) for comment in left_out}
     roots = build_threads(comments)
     parents = parent_map(roots)
     wanted: dict[str, str] = {}
@@ -111,7 +120,7 @@ def sync_thread(content_dir: Path, post_slug: str, comments: Iterable[Comment], 
         parent_slug = comment_slug(parent_id) if parent_id is not None else None
         if parent_slug is None and comment.parent_id and not complete:
             candidate = comment_slug(comment.parent_id)
-            if (folder / f"{candidate}.md").is_file():
+            if candidate not in out_slugs and (folder / f"{candidate}.md").is_file():
                 parent_slug = candidate
         wanted[slug] = comment.id
         if write_atomic(folder / f"{slug}.md", render_comment(comment, slug=slug,
@@ -120,10 +129,16 @@ def sync_thread(content_dir: Path, post_slug: str, comments: Iterable[Comment], 
         else:
             unchanged += 1
     removed = _remove_gone(folder, set(wanted)) if complete else []
+    for slug in sorted(out_slugs - set(removed)):  # one still on disk (a partial feed)
+        if slug not in wanted and _remove(folder / f"{slug}.md"):
+            removed.append(slug)
     if written or removed:
         logger.info("%s: %d comment files written, %d removed", folder, len(written),
                     len(removed))
-    return SyncReport(tuple(written), unchanged, tuple(removed))
+    if out_slugs:
+        logger.info("%s: %d comment(s) not written (in the takedown list): %s", folder,
+                    len(out_slugs), ", ".join(sorted(out_slugs)))
+    return SyncReport(tuple(written), unchanged, tuple(removed), tuple(sorted(out_slugs)))
 
 
 def _remove_gone(folder: Path, keep: set[str]) -> list[str]:
@@ -132,15 +147,25 @@ def _remove_gone(folder: Path, keep: set[str]) -> list[str]:
         return []
     removed: list[str] = []
     for path in sorted(folder.glob("*.md")):
-        if path.stem in keep or not is_slug(path.stem) or not path.is_file():
+        if path.stem in keep or not is_slug(path.stem):
             continue
-        try:
-            path.unlink()
-        except OSError as exc:
-            raise WriteError(f"{path}: cannot remove a deleted comment's file: {exc}") from exc
-        removed.append(path.stem)
+        if _remove(path):
+            removed.append(path.stem)
     try:
         folder.rmdir()  # only succeeds when empty
     except OSError:
         pass
     return removed
+
+
+def _remove(path: Path) -> bool:
+    """Delete one comment file; False if there was none (WriteError if it cannot go)."""
+    if not path.is_file():
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot remove a comment's file: {exc}") from exc
+    return True

@@ -474,6 +474,7 @@ class FetchRun:
         from aggregator.parse import wp_post_id
 
         rest_root = rest_root_from_link_header(headers.get("link"))
+        taken_down = self.takedowns.comment_filter(member.id) if self.takedowns else None
         wordpress = "wordpress" in (generator or "").lower() or rest_root is not None
         max_age = self.settings.comments_max_age_days * 86400
         jobs = []
@@ -503,7 +504,7 @@ class FetchRun:
             changes = 0
             if not outcome.not_modified:
                 report = sync_thread(self.settings.content_dir, item.slug, outcome.comments,
-                                     complete=outcome.complete)
+                                     complete=outcome.complete, taken_down=taken_down)
                 changes = len(report.written) + len(report.removed)
             validators = dict(thread.validators) if thread else {}
             validators.update(outcome.validators)

@@ -1,34 +1,46 @@
-"""Taking a post down on request: `takedowns.yaml` lists posts that must never be published.
+"""Taking a post or a comment down on request: `takedowns.yaml` lists what must never be
+published.
 
 A listed post's file (and its comment thread) is removed by the next fetch, and the post is
-never written again, whatever its feed says. The list is reviewed in git like the registry:
+never written again, whatever its feed says. A listed comment's file is removed too, and the
+comment is never written again from any of the sources a thread is read from (its replies
+stay, as the thread's own). The list is reviewed in git like the registry:
 
     takedowns:
       - member: dave-briggs
         url: https://example.org/2026/03/the-post/   # or `guid:` — either identifies it
         reason: Asked by the author, 2026-11-20
+      - member: dave-briggs                          # the member whose post it is on
+        comment: https://network.example/2026/03/dave-briggs-the-post/#comment-45-1a2b3c4d
+        reason: Personal data, asked by the commenter, 2026-11-29
+
+A comment is named by its link on this site (the date above it), by its address on the blog
+(`Original_url:` in its file) or by its slug (the file's name).
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from aggregator.comment_files import thread_dir
+from aggregator.comment_files import comment_slug, thread_dir
+from aggregator.comments import Comment
 from aggregator.errors import ConfigError
-from aggregator.members import normalise_feed_url
+from aggregator.members import is_http_url, normalise_feed_url
 from aggregator.slugs import is_slug
 from aggregator.write import read_metadata
 
 logger = logging.getLogger(__name__)
 
-_KEYS = frozenset({"member", "url", "guid", "reason"})
+_KEYS = frozenset({"member", "url", "guid", "comment", "reason"})
+_COMMENT_ANCHOR = "comment-"  # the theme's id for a comment: comment-<its slug>
 
 
 @dataclass(frozen=True)
@@ -37,22 +49,77 @@ class Takedown:
     url: str | None
     guid: str | None
     reason: str
+    comment: str | None = None  # a comment's link, address on the blog, or slug
+
+
+def comment_address(url: str) -> str:
+    """The form two comment addresses are compared in: as feed URLs are, but the fragment
+    kept (WordPress tells a post's comments apart by it: `…/the-post/#comment-45`)."""
+    fragment = urlsplit(url.strip()).fragment
+    return normalise_feed_url(url) + (f"#{fragment}" if fragment else "")
+
+
+def comment_names(value: str) -> tuple[str | None, str | None]:
+    """(slug, address) a takedown's `comment:` names: a link ending `#comment-<slug>` names
+    both (on this site it is the slug; on a blog, its own address); a bare slug names the
+    slug; another http(s) URL names an address. (None, None): it names no comment."""
+    value = value.strip()
+    if "://" not in value:
+        return (value, None) if is_slug(value) else (None, None)
+    if not is_http_url(value):
+        return None, None
+    fragment = urlsplit(value).fragment
+    slug = fragment[len(_COMMENT_ANCHOR):] if fragment.startswith(_COMMENT_ANCHOR) else ""
+    return (slug if is_slug(slug) else None), comment_address(value)
 
 
 class Takedowns:
-    """The takedown list, indexed for the run: is this post listed?"""
+    """The takedown list, indexed for the run: is this post, or this comment, listed?"""
 
     def __init__(self, items: Iterable[Takedown] = ()) -> None:
         self.items = tuple(items)
         self._guids = {(t.member, t.guid) for t in self.items if t.guid}
         self._urls = {(t.member, normalise_feed_url(t.url)) for t in self.items if t.url}
+        self._comment_slugs: set[tuple[str, str]] = set()
+        self._comment_urls: set[tuple[str, str]] = set()
+        for item in self.items:
+            slug, address = comment_names(item.comment) if item.comment else (None, None)
+            if slug:
+                self._comment_slugs.add((item.member, slug))
+            if address:
+                self._comment_urls.add((item.member, address))
 
     def covers(self, member_id: str, *, guid: str | None, url: str | None) -> bool:
         return ((member_id, guid) in self._guids
                 or (url is not None and (member_id, normalise_feed_url(url)) in self._urls))
 
+    def covers_comment(self, member_id: str, *, slug: str, url: str | None) -> bool:
+        """Is this comment (on one of `member_id`'s posts) listed, by its slug or address?"""
+        return ((member_id, slug) in self._comment_slugs
+                or (url is not None and (member_id, comment_address(url)) in self._comment_urls))
+
+    def comment_filter(self, member_id: str) -> Callable[[Comment], bool] | None:
+        """What a fetch leaves out of `member_id`'s threads (sync_thread's `taken_down`);
+        None if none of their comments is listed."""
+        if member_id not in self.comment_members():
+            return None
+
+        def listed(comment: Comment) -> bool:
+            return self.covers_comment(member_id, slug=comment_slug(comment.id),
+                                       url=comment.url)
+        return listed
+
+    def names_addresses(self, member_id: str) -> bool:
+        """Is any of `member_id`'s listed comments named by its address (not its slug)?"""
+        return any(member == member_id for member, _ in self._comment_urls)
+
     def members(self) -> set[str]:
-        return {t.member for t in self.items}
+        """The members with a post listed."""
+        return {t.member for t in self.items if t.comment is None}
+
+    def comment_members(self) -> set[str]:
+        """The members with a comment listed (on one of their posts)."""
+        return {t.member for t in self.items if t.comment is not None}
 
 
 def load_takedowns(path: Path) -> Takedowns:
@@ -78,20 +145,34 @@ def load_takedowns(path: Path) -> Takedowns:
             raise ConfigError(f"unknown key(s) {', '.join(unknown)} (known: guid, member, "
                               "reason, url)", path=str(path), line=line)
         member, url, guid = item.get("member"), item.get("url"), item.get("guid")
+        comment = item.get("comment")
         if not isinstance(member, str) or not member:
             raise ConfigError("a takedown needs the member's id in 'member'", path=str(path),
                               line=line)
-        if not url and not guid:
-            raise ConfigError("a takedown needs the post's 'url' or 'guid'", path=str(path),
-                              line=line, member=member)
+        if comment is not None:
+            if url or guid:
+                raise ConfigError("a takedown names a post ('url' or 'guid') or a comment "
+                                  "('comment'), not both: list each on its own",
+                                  path=str(path), line=line, member=member)
+            if not isinstance(comment, str) or comment_names(comment) == (None, None):
+                raise ConfigError(f"'comment: {comment}' is not a comment's link (ending "
+                                  "#comment-…), its address on the blog or its slug",
+                                  path=str(path), line=line, member=member)
+        elif not url and not guid:
+            raise ConfigError("a takedown needs the post's 'url' or 'guid' (or a comment's "
+                              "'comment')", path=str(path), line=line, member=member)
         result.append(Takedown(member, str(url) if url else None, str(guid) if guid else None,
-                               str(item.get("reason") or "")))
+                               str(item.get("reason") or ""),
+                               comment.strip() if isinstance(comment, str) else None))
     return Takedowns(result)
 
 
 def remove_taken_down(content_dir: Path, takedowns: Takedowns) -> list[Path]:
-    """Delete the files (and comment threads) of listed posts still on disk."""
+    """Delete the files (and comment threads) of listed posts, and the files of listed
+    comments, still on disk."""
     removed: list[Path] = []
+    for member in sorted(takedowns.comment_members()):
+        removed.extend(_remove_comments(content_dir, member, takedowns))
     for member in sorted(takedowns.members()):
         folder = content_dir / "posts" / member
         if not folder.is_dir():
@@ -106,5 +187,32 @@ def remove_taken_down(content_dir: Path, takedowns: Takedowns) -> list[Path]:
             removed.append(path)
             if is_slug(slug) and (thread := thread_dir(content_dir, slug)).is_dir():
                 shutil.rmtree(thread)
+            logger.warning("%s: taken down (listed in the takedown list)", path)
+    return removed
+
+
+def _remove_comments(content_dir: Path, member: str, takedowns: Takedowns) -> list[Path]:
+    """Delete the listed comments' files on `member`'s posts (each thread is the folder named
+    after its post's slug; a comment is matched by its file's name, or by its
+    `Original_url:`). Their replies' files are left as they are: the site shows a reply
+    whose parent is gone as the thread's own, and the next fetch of the thread writes it so."""
+    removed: list[Path] = []
+    folder = content_dir / "posts" / member
+    if not folder.is_dir():
+        return removed
+    by_address = takedowns.names_addresses(member)  # else the files' names say it all
+    for post in sorted(folder.glob("*/*.md")):
+        slug = read_metadata(post).get("slug", "")
+        if not is_slug(slug):
+            continue
+        thread = thread_dir(content_dir, slug)
+        if not thread.is_dir():
+            continue
+        for path in sorted(thread.glob("*.md")):
+            address = read_metadata(path).get("original_url") if by_address else None
+            if not takedowns.covers_comment(member, slug=path.stem, url=address):
+                continue
+            path.unlink()
+            removed.append(path)
             logger.warning("%s: taken down (listed in the takedown list)", path)
     return removed

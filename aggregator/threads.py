@@ -12,7 +12,7 @@ by `Slug`/`Replyto` instead of by source ids.
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -118,6 +118,28 @@ def dedupe(comments: Iterable[Comment]) -> tuple[list[Comment], dict[str, str]]:
             by_url.setdefault(comment.url, comment.id)
         by_content.setdefault(content, comment.id)
     return kept, alias
+
+
+def leave_out(comments: Iterable[Comment],
+              listed: Callable[[Comment], bool]) -> tuple[list[Comment], list[Comment]]:
+    """(the comments to keep, those left out): every comment `listed` names, and every copy
+    of one that `dedupe` would merge with it (the same id, permalink, or author, date and
+    body), so that a taken-down comment does not come back from another source under
+    another id."""
+    comments = list(comments)
+    named = [c for c in comments if listed(c)]
+    if not named:
+        return comments, []
+    ids = {c.id for c in named}
+    urls = {c.url for c in named if c.url}
+    contents = {_content_key(c) for c in named}
+    kept: list[Comment] = []
+    out: list[Comment] = []
+    for comment in comments:
+        copy = (comment.id in ids or (comment.url is not None and comment.url in urls)
+                or _content_key(comment) in contents)
+        (out if copy else kept).append(comment)
+    return kept, out
 
 
 def build_threads(comments: Iterable[Comment]) -> list[Node]:

@@ -415,3 +415,36 @@ def test_a_partial_feed_keeps_replyto_to_a_parent_on_disk(tmp_path: Path) -> Non
     sync_thread(tmp_path, "p", [replace(reply, body_html="<p>edited</p>")], complete=False)
     text = (tmp_path / "comments" / "p" / f"{comment_slug(reply.id)}.md").read_text()
     assert f"Replyto: {comment_slug(comments[0].id)}\n" in text and "edited" in text
+
+
+def test_a_taken_down_comment_is_written_from_no_source_and_its_replies_stay(
+        tmp_path: Path) -> None:
+    comments = wp("wordpress-atom.xml")
+    jane = next(c for c in comments if c.id.endswith("#comment-45"))
+    dave = next(c for c in comments if c.id.endswith("#comment-46"))  # answers Jane
+    reply = next(c for c in comments if c.id.endswith("#comment-47"))  # answers Dave
+    copies = [replace(jane, id="tag:other.example,2026:1", source="flat-rss"),  # same permalink
+              replace(jane, id="tag:other.example,2026:2", url=None)]  # same name, time, words
+    everything = [*copies, *comments]
+    folder = tmp_path / "comments" / "p"
+    sync_thread(tmp_path, "p", everything, complete=True)
+    assert "Great post" in (folder / f"{comment_slug(jane.id)}.md").read_text()
+
+    report = sync_thread(tmp_path, "p", everything, complete=True,
+                         taken_down=lambda c: c.id == jane.id)
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in folder.iterdir()}
+    assert sorted(texts) == sorted(comment_slug(c.id) for c in comments if c is not jane)
+    assert "Great post" not in "".join(texts.values())
+    assert report.taken_down == tuple(sorted(comment_slug(c.id) for c in [jane, *copies]))
+    assert report.removed == (comment_slug(jane.id),)
+    assert "Replyto:" not in texts[comment_slug(dave.id)]  # the thread's own now
+    assert f"Replyto: {comment_slug(dave.id)}\n" in texts[comment_slug(reply.id)]
+
+    # a source that vouches for nothing: a file of it put back (a restored backup) goes again
+    (folder / f"{comment_slug(jane.id)}.md").write_text(render_comment(
+        jane, slug=comment_slug(jane.id)), encoding="utf-8")
+    partial = sync_thread(tmp_path, "p", [jane, dave], complete=False,
+                          taken_down=lambda c: c.url == jane.url)
+    assert partial.removed == (comment_slug(jane.id),)
+    assert not (folder / f"{comment_slug(jane.id)}.md").exists()
+    assert "Replyto:" not in (folder / f"{comment_slug(dave.id)}.md").read_text()

@@ -433,3 +433,44 @@ def test_a_taken_down_post_is_removed_and_never_comes_back(net: Network) -> None
     assert (net.content / "posts/ann/2026/open-data-day-at-the-town-hall.md").exists()
     assert net.fetch("--force") == 0
     assert not target.exists()
+
+
+def test_a_taken_down_comment_is_removed_and_no_fetch_of_its_thread_brings_it_back(
+        net: Network, caplog: pytest.LogCaptureFixture) -> None:
+    base = net.server.url("").rstrip("/")
+    post = f"{base}/2026/03/why-we-stopped-writing-pdfs/"
+    net.server.routes["/wp/feed/"] = Reply(200, feed_bytes("wordpress.xml", net.server),
+                                           {"Content-Type": "application/rss+xml"})
+    thread = (DATA.parent / "comments" / "wordpress-atom.xml").read_bytes() \
+        .replace(b"https://council.example/?p=123", f"{base}/?p=101".encode()) \
+        .replace(b"https://council.example/2026/03/why/", post.encode())
+    net.server.routes["/2026/03/why-we-stopped-writing-pdfs/feed/atom/"] = Reply(
+        200, thread, {"Content-Type": "application/atom+xml"})
+    net.register("members:\n  - name: Ann\n    id: ann\n    feed: {BASE}/wp/feed/\n")
+    assert net.fetch() == 0
+    [folder] = (net.content / "comments").iterdir()
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in folder.iterdir()}
+    [jane] = [slug for slug, text in texts.items() if "Great post" in text]
+    [dave] = [slug for slug, text in texts.items() if "Author: Dave Briggs" in text]
+    assert f"Replyto: {jane}\n" in texts[dave]
+
+    # listed by its link on the network's site: the permalink above it on the post's page
+    (net.root / "takedowns.yaml").write_text(
+        "takedowns:\n  - member: ann\n"
+        f"    comment: https://network.example/2026/03/{folder.name}/#comment-{jane}\n"
+        "    reason: Personal data, asked by the commenter\n")
+    assert net.fetch() == 0
+    assert jane not in {p.stem for p in folder.iterdir()}
+    assert f"{jane}.md: taken down" in caplog.text
+
+    # a fetch that reads the whole thread again (the state deleted: every thread is new to
+    # it) writes the rest as before, Dave's answer as the thread's own, and not Jane's
+    for path in net.state.parent.iterdir():
+        path.unlink()
+    assert net.fetch() == 0
+    assert net.server.hits("/2026/03/why-we-stopped-writing-pdfs/feed/atom/") == 2
+    after = {p.stem: p.read_text(encoding="utf-8") for p in folder.iterdir()}
+    assert sorted(after) == sorted(set(texts) - {jane})
+    assert "Great post" not in "".join(p.read_text() for p in net.content.rglob("*.md"))
+    assert "Replyto:" not in after[dave]
+    assert (net.content / "posts/ann/2026/why-we-stopped-writing-pdfs.md").exists()
