@@ -215,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.set_defaults(func=cmd_search_index)
     from aggregator.submit_cli import register
     register(sub)
+    from aggregator.takedown_cli import register as register_takedown
+    register_takedown(sub)
     return parser
 
 

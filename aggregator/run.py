@@ -270,11 +270,10 @@ class FetchRun:
         members = list(members)
         for stale in remove_stale_temp_files(self.settings.content_dir):
             logger.info("removed %s, left by an interrupted run", stale)
-        takedowns_file = (self.settings.takedowns_file or
-                          self.settings.members_file.parent / "takedowns.yaml")
-        if takedowns_file.exists():
-            from aggregator.takedowns import load_takedowns, remove_taken_down
+        from aggregator.takedowns import load_takedowns, remove_taken_down, takedowns_path
 
+        takedowns_file = takedowns_path(self.settings)
+        if takedowns_file.exists():
             self.takedowns = load_takedowns(takedowns_file)
             remove_taken_down(self.settings.content_dir, self.takedowns)
         report = RunReport()

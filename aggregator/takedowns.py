@@ -34,13 +34,14 @@ from aggregator.comment_files import comment_slug, thread_dir
 from aggregator.comments import Comment
 from aggregator.errors import ConfigError
 from aggregator.members import is_http_url, normalise_feed_url
+from aggregator.settings import Settings
 from aggregator.slugs import is_slug
 from aggregator.write import read_metadata
 
 logger = logging.getLogger(__name__)
 
 _KEYS = frozenset({"member", "url", "guid", "comment", "reason"})
-_COMMENT_ANCHOR = "comment-"  # the theme's id for a comment: comment-<its slug>
+COMMENT_ANCHOR = "comment-"  # the theme's id for a comment: comment-<its slug>
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def comment_names(value: str) -> tuple[str | None, str | None]:
     if not is_http_url(value):
         return None, None
     fragment = urlsplit(value).fragment
-    slug = fragment[len(_COMMENT_ANCHOR):] if fragment.startswith(_COMMENT_ANCHOR) else ""
+    slug = fragment[len(COMMENT_ANCHOR):] if fragment.startswith(COMMENT_ANCHOR) else ""
     return (slug if is_slug(slug) else None), comment_address(value)
 
 
@@ -120,6 +121,11 @@ class Takedowns:
     def comment_members(self) -> set[str]:
         """The members with a comment listed (on one of their posts)."""
         return {t.member for t in self.items if t.comment is not None}
+
+
+def takedowns_path(settings: Settings) -> Path:
+    """TAKEDOWNS_FILE, else `takedowns.yaml` beside the registry."""
+    return settings.takedowns_file or settings.members_file.parent / "takedowns.yaml"
 
 
 def load_takedowns(path: Path) -> Takedowns:
