@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "demo"
 MEMBERS_TEMPLATE = DEMO_DIR / "members.yaml.in"
+TAKEDOWNS_TEMPLATE = DEMO_DIR / "takedowns.yaml.in"  # beside the registry, where the fetch looks
 SETTINGS_FILE = ROOT / "pelicanconf.py"
 PUBLISH_SETTINGS_FILE = ROOT / "publishconf.py"
 # The network's own feeds, as publishconf.py writes them (pelicanconf.py, for local builds, has
@@ -50,13 +51,14 @@ class DemoError(AggregatorError):
 
 
 def write_members(base_url: str, dest: Path, template: Path = MEMBERS_TEMPLATE) -> Path:
-    """Write the demo registry with the feed server's address in place of the placeholder."""
+    """Write the demo registry (or, from its template, the takedown list) with the feed
+    server's address in place of the placeholder."""
     try:
         text = template.read_text(encoding="utf-8")
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(text.replace(PLACEHOLDER, base_url), encoding="utf-8")
     except OSError as exc:
-        raise DemoError(f"cannot write the demo registry {dest} from {template}: {exc}") from exc
+        raise DemoError(f"cannot write the demo's {dest.name} from {template}: {exc}") from exc
     return dest
 
 
@@ -153,6 +155,7 @@ def build(workdir: Path, feeds: FeedServer, site_url: str | None = None) -> Path
     will be served (its feeds link there); None: a site without the network's feeds."""
     prepare_workdir(workdir, feeds.base_url)
     members = write_members(feeds.base_url, workdir / "members.yaml")
+    write_members(feeds.base_url, workdir / "takedowns.yaml", TAKEDOWNS_TEMPLATE)
     print(f"    registry: {members}")
     run_step(1, "Fetching the demo feeds (aggregator fetch)", "fetch", fetch_command(workdir))
     run_step(2, "Building the site (pelican)", "build", build_command(workdir, site_url))

@@ -89,6 +89,29 @@ def test_threads_nest_on_the_post_page(demo: tuple[Path, FeedServer]) -> None:
     assert 'rel="nofollow ugc"' in text
 
 
+def test_a_comment_taken_down_never_reaches_the_site_and_its_answer_stays(
+        demo: tuple[Path, FeedServer]) -> None:
+    """demo/takedowns.yaml.in lists a comment with a phone number in it: the fetch leaves it
+    out of the thread (and of every source WordPress offers), and Amira's answer to it is
+    shown as the thread's own."""
+    workdir, feeds = demo
+    source = b"".join(p.read_bytes() for p in feeds.root.rglob("*.xml"))
+    assert b"07700 900461" in source  # the blog does carry it
+    for folder in ("content", "output"):
+        for path in (workdir / folder).rglob("*"):
+            if path.is_file():
+                assert b"07700 900461" not in path.read_bytes(), path
+    page = next((workdir / "output").glob(
+        "20*/*/council-digital-what-councillors-taught-us-about-user-research/index.html"))
+    text = page.read_text()
+    assert "3 thoughts on" in text and "Gary Platt" not in text
+    parser = _Comments()
+    parser.feed(text)
+    answer = next(ident for ident in parser.parents if ident.startswith("comment-2336-"))
+    assert parser.parents[answer] == []  # the thread's own now
+    assert "Parish councils are next on our list" in text
+
+
 def test_the_broken_member_is_reported_and_the_rest_go_on(
         demo: tuple[Path, FeedServer]) -> None:
     workdir, _feeds = demo
