@@ -95,6 +95,8 @@ def summary_table(report: RunReport) -> Table:
             notes.append(f"moved permanently to {result.redirect}: update members.yaml")
         if result.left_out:
             notes.append(f"{result.left_out} post(s) outside its topics left out")
+        if result.moved:
+            notes.append(f"{result.moved} post(s) at new addresses kept as the same posts")
         if result.status in ("failed", "backing-off", "gone") and result.retry_at:
             notes.append(f"next try after {_when(result.retry_at)}")
         table.add_row(result.member_id,

@@ -65,6 +65,7 @@ class MemberResult:
     updated: int = 0
     comments: int = 0  # comment files written or removed
     left_out: int = 0  # entries outside the member's topics, not written
+    moved: int = 0  # posts found under new guids (a blog that moved), kept as they were
     error: str | None = None
     warning: str | None = None
     redirect: str | None = None  # a permanent redirect to copy into members.yaml
@@ -146,6 +147,7 @@ class _Written:
     slug: str
     new: bool  # its file did not exist before this run
     changed: bool  # its file was written by this run
+    moved: bool = False  # an existing post, under a new guid (PostIndex.moved)
 
 
 def process_feed(job: _Job) -> _Processed:
@@ -442,6 +444,7 @@ class FetchRun:
         newest = max((w.post.date.timestamp() for w in written), default=None)
         result.status = "fetched"
         result.entries, result.new, result.updated = len(processed.posts), new, updated
+        result.moved = sum(1 for w in written if w.moved)
         result.left_out = processed.left_out
         result.warning = processed.warning
         feed_state.body_hash = body_hash
@@ -577,20 +580,30 @@ class FetchRun:
             else None
         items: list[tuple[Post, str, str]] = []
         new: list[bool] = []
+        moved: list[bool] = []
+        present = {post.guid for post in posts}
         # Oldest first, so that when two posts want the same slug the older one keeps it.
         for post in sorted(posts, key=lambda p: (p.date, p.guid)):
             if takedowns is not None and takedowns.covers(member.id, guid=post.guid,
                                                           url=post.original_url):
                 continue
             known = index.get(member.id, post.guid)
+            was = index.moved(post, present) if known is None or not known.exists() else None
+            if was is not None:  # the blog moved: the same post under a new guid
+                logger.info("%s: %s is %s under a new address or id; kept as that post",
+                            member.id, post.original_url or post.guid, was.path)
+                index.take_over(was, post)
+                known = index.get(member.id, post.guid)
+            moved.append(was is not None)
             new.append(known is None or not known.exists())
             slug, path = index.assign(post)
             items.append((post, slug, str(path)))
         rows = await self._in_pool(write_posts, _WriteJob(self.posts_dir, member.id,
                                                           member.content, items), url)
         state.save_post_files([row for row in rows if row is not None])
-        return [_Written(post, slug, is_new, row is not None)
-                for (post, slug, _), is_new, row in zip(items, new, rows, strict=True)]
+        return [_Written(post, slug, is_new, row is not None, was_moved)
+                for (post, slug, _), is_new, row, was_moved in zip(items, new, rows, moved,
+                                                                    strict=True)]
 
     def _record_success(self, feed_state: FeedState, state: State) -> None:
         feed_state.last_success = self.now.timestamp()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: feeds.left_out (topic filters)
+SCHEMA_VERSION = 3  # 2: feeds.left_out (topic filters); 3: post_files.title, original_url
 _APP_ID = 0x50534221  # "PSB!": tells our database from someone else's
 
 _SCHEMA = """
@@ -50,7 +50,9 @@ CREATE TABLE IF NOT EXISTS post_files (  -- what each post file says, while it i
     guid TEXT NOT NULL,
     slug TEXT NOT NULL,
     date TEXT,
-    modified TEXT
+    modified TEXT,
+    title TEXT,
+    original_url TEXT
 );
 CREATE TABLE IF NOT EXISTS threads (
     post_slug TEXT PRIMARY KEY,
@@ -99,6 +101,8 @@ class PostFile:
     slug: str
     date: str | None
     modified: str | None
+    title: str | None = None
+    original_url: str | None = None
 
 
 @dataclass
@@ -121,6 +125,14 @@ _UPSERT = (f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) "  # noqa: S60
 
 class StateError(Exception):
     """The database file is not ours or is damaged."""
+
+
+def _add_columns(db: sqlite3.Connection, table: str, *columns: str) -> None:
+    """ALTER TABLE … ADD COLUMN for each column the table lacks (an older schema's)."""
+    have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    for column in columns:
+        if column.split()[0] not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
 
 class State:
@@ -159,7 +171,10 @@ class State:
             db.execute("PRAGMA synchronous = NORMAL")  # a cache: no fsync per commit
             db.executescript(_SCHEMA)
             if version == 1:  # schema 1 had no left_out
-                db.execute("ALTER TABLE feeds ADD COLUMN left_out INTEGER NOT NULL DEFAULT 0")
+                _add_columns(db, "feeds", "left_out INTEGER NOT NULL DEFAULT 0")
+            if 0 < version < 3:  # post files' titles and addresses: their rows are read again
+                _add_columns(db, "post_files", "title TEXT", "original_url TEXT")
+                db.execute("DELETE FROM post_files")
             db.execute(f"PRAGMA application_id = {_APP_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("PRAGMA quick_check").fetchone()
@@ -184,7 +199,7 @@ class State:
     def post_files(self) -> dict[str, PostFile]:
         """The cached header of every post file, by path relative to content/posts."""
         rows = self._db.execute("SELECT path, mtime_ns, size, member_id, guid, slug, date, "
-                                "modified FROM post_files")
+                                "modified, title, original_url FROM post_files")
         return {row[0]: PostFile(*row) for row in rows}
 
     def post_file_samples(self) -> dict[str, str]:
@@ -197,9 +212,10 @@ class State:
         if files:
             with self._transaction():
                 self._db.executemany("INSERT OR REPLACE INTO post_files VALUES "
-                                     "(?, ?, ?, ?, ?, ?, ?, ?)",
+                                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                      [(f.path, f.mtime_ns, f.size, f.member_id, f.guid, f.slug,
-                                       f.date, f.modified) for f in files])
+                                       f.date, f.modified, f.title, f.original_url)
+                                      for f in files])
 
     def forget_post_files(self, paths: list[str]) -> None:
         if paths:

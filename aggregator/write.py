@@ -12,10 +12,11 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aggregator.dates import format_date
+from aggregator.members import normalise_feed_url
 from aggregator.models import Post, Previous
 from aggregator.slugs import is_slug, short_hash, slugify
 from aggregator.state import PostFile, State
@@ -28,6 +29,7 @@ KEYS = ("Title", "Date", "Modified", "Author", "Category", "Tags", "Slug", "Summ
         "Comment_feed", "Comment_count", "Content_mode")
 VALUE_MAX = 2000
 NAME_MAX = 80
+MOVED_WITHIN = timedelta(hours=48)  # a moved post found by its title: its dates this close
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _META_LINE = re.compile(r"^([A-Za-z0-9_-]+):[ \t]?(.*)$")
 
@@ -103,6 +105,9 @@ class Existing:
     slug: str
     member_id: str
     previous: Previous | None
+    guid: str = ""
+    title: str | None = None
+    original_url: str | None = None
 
     def exists(self) -> bool:
         return os.path.exists(self.path)
@@ -144,7 +149,7 @@ def _read_post_file(path: str, rel: str, stat: os.stat_result) -> PostFile | Non
         logger.warning("%s: not a post file of ours (no Member/Guid/Slug); left alone", path)
         return None
     return PostFile(rel, stat.st_mtime_ns, stat.st_size, member, guid, slug, meta.get("date"),
-                    meta.get("modified"))
+                    meta.get("modified"), meta.get("title"), meta.get("original_url"))
 
 
 def post_file_record(posts_dir: Path, path: Path, *, member_id: str, guid: str, slug: str,
@@ -153,16 +158,16 @@ def post_file_record(posts_dir: Path, path: Path, *, member_id: str, guid: str, 
     stat = os.stat(path)
     end = text.find("\n\n")
     header = text[:end] if end >= 0 else text
-    date = modified = None
+    found: dict[str, str] = {}
     for line in header.split("\n"):
-        if line.startswith("Date: "):
-            date = line[6:]
-        elif line.startswith("Modified: "):
-            modified = line[10:]
+        key, sep, value = line.partition(": ")
+        if sep and key in ("Title", "Date", "Modified", "Original_url"):
+            found[key] = value
     full, prefix = str(path), f"{posts_dir}{os.sep}"
     rel = full[len(prefix):] if full.startswith(prefix) else path.relative_to(posts_dir).as_posix()
     return PostFile(rel.replace(os.sep, "/"), stat.st_mtime_ns, stat.st_size, member_id, guid,
-                    slug, date, modified)
+                    slug, found.get("Date"), found.get("Modified"), found.get("Title"),
+                    found.get("Original_url"))
 
 
 class PostIndex:
@@ -196,7 +201,8 @@ class PostIndex:
                 fresh.append(row)
             date = _parse_date(row.date)
             previous = Previous(date, _parse_date(row.modified)) if date else None
-            index.add(Existing(path, row.slug, row.member_id, previous), row.guid)
+            index.add(Existing(path, row.slug, row.member_id, previous, row.guid, row.title,
+                               row.original_url), row.guid)
         if cache is not None:
             cache.save_post_files(fresh)
             cache.forget_post_files(sorted(set(known) - seen))
@@ -208,6 +214,35 @@ class PostIndex:
 
     def get(self, member_id: str, guid: str) -> Existing | None:
         return self.by_member.get(member_id, {}).get(guid)
+
+    def moved(self, post: Post, present: set[str]) -> Existing | None:
+        """The member's post that `post`, under a guid not seen before, already is: one whose
+        own guid the feed no longer carries (`present`: the guids it does) and with the same
+        address on the blog, or else the same title and a date within MOVED_WITHIN. A blog
+        that moves (a new domain, another platform, RSS for Atom) gives its posts new guids;
+        without this, each would be written again as a new post."""
+        address = normalise_feed_url(post.original_url) if post.original_url else None
+        title = _title_key(post.title)
+        by_title: Existing | None = None
+        for guid, existing in self.by_member.get(post.member_id, {}).items():
+            if guid in present or guid != existing.guid:
+                continue  # still in the feed: another post; or a guid already taken over
+            if address and existing.original_url \
+                    and normalise_feed_url(existing.original_url) == address:
+                return existing if existing.exists() else None
+            if by_title is None and title and existing.title is not None \
+                    and _title_key(existing.title) == title and existing.previous is not None \
+                    and abs(existing.previous.date - post.date) <= MOVED_WITHIN \
+                    and existing.exists():
+                by_title = existing
+        return by_title
+
+    def take_over(self, existing: Existing, post: Post) -> None:
+        """`post` is `existing` under a new guid (`moved`): its file is the post's from now on,
+        and the old guid no longer names it."""
+        del self.by_member[existing.member_id][existing.guid]
+        self.add(Existing(existing.path, existing.slug, existing.member_id, existing.previous,
+                          post.guid, post.title, post.original_url), post.guid)
 
     def count(self, member_id: str) -> int:
         return len(self.by_member.get(member_id, {}))
@@ -237,6 +272,11 @@ class PostIndex:
         if not is_slug(post.member_id) or not is_slug(name):
             raise ValueError(f"unsafe path parts {post.member_id!r}/{name!r}")
         path = self.posts_dir / post.member_id / f"{post.date.year:04d}" / f"{name}.md"
-        self.add(Existing(str(path), slug, post.member_id, Previous(post.date, post.modified)),
-                 post.guid)
+        self.add(Existing(str(path), slug, post.member_id, Previous(post.date, post.modified),
+                          post.guid, post.title, post.original_url), post.guid)
         return slug, path
+
+
+def _title_key(title: str | None) -> str:
+    """A title as two copies of one post compare: as its file keeps it, case and spaces aside."""
+    return one_line(title).casefold() if title else ""

@@ -474,3 +474,73 @@ def test_a_taken_down_comment_is_removed_and_no_fetch_of_its_thread_brings_it_ba
     assert "Great post" not in "".join(p.read_text() for p in net.content.rglob("*.md"))
     assert "Replyto:" not in after[dave]
     assert (net.content / "posts/ann/2026/why-we-stopped-writing-pdfs.md").exists()
+
+
+def moved_feed(body: bytes, base: str, *, host: str | None, guids: bool) -> bytes:
+    """Ann's feed after her blog moved: each post under a new guid (another platform, or Atom's
+    ids for RSS's), and at `host` instead of `base` if given (a new domain)."""
+    if guids:
+        body = body.replace(f"{base}/?p=".encode(), b"tag:newplatform.example,2026:post-")
+    if host is not None:
+        body = body.replace(f"{base}/20".encode(), f"{host}/blog/20".encode())
+    return body
+
+
+@pytest.mark.parametrize("host", [None, "https://ann.example.gov.uk"],
+                         ids=["new guids", "new guids and domain"])
+def test_a_blog_that_moves_keeps_its_posts_instead_of_doubling_them(
+        net: Network, capsys: pytest.CaptureFixture[str], host: str | None) -> None:
+    """Its posts come back under new guids (and, on a new domain, new addresses): each is
+    found by its address, else by its title and date, and its file is the same one, now
+    naming where the post lives, with its page address, comments and place kept."""
+    base = net.server.url("").rstrip("/")
+    body = feed_bytes("wordpress.xml", net.server)
+    net.server.routes["/wp/feed/"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+    net.register(ANN_ONLY)
+    assert net.fetch() == 0
+    before = net.files()
+    assert sorted(before) == [OPEN_DATA, PDFS]
+    capsys.readouterr()
+
+    net.server.routes["/wp/feed/"] = Reply(200, moved_feed(body, base, host=host, guids=True),
+                                           {"Content-Type": "application/rss+xml"})
+    assert net.fetch("--strict") == 0
+    assert "2 post(s) at new addresses kept as the same posts" in capsys.readouterr().out
+    after = net.files()
+    assert sorted(after) == [OPEN_DATA, PDFS]  # the same files: no second copy
+    pdfs = after[PDFS].decode()
+    assert "Guid: tag:newplatform.example,2026:post-101\n" in pdfs
+    where = host + "/blog" if host else base
+    assert f"Original_url: {where}/2026/03/why-we-stopped-writing-pdfs/\n" in pdfs
+    assert "Slug: ann-why-we-stopped-writing-pdfs\n" in pdfs
+    assert pdfs.replace(where, base).replace("tag:newplatform.example,2026:post-",
+                                             f"{base}/?p=") == before[PDFS].decode()
+    assert net.fetch() == 0 and net.files() == after  # settled
+
+
+def test_a_new_post_with_an_old_title_is_a_new_post(net: Network) -> None:
+    """Not every new guid is a moved post: one whose namesake is still in the feed, or was
+    published days apart, is written as its own."""
+    base = net.server.url("").rstrip("/")
+    body = feed_bytes("wordpress.xml", net.server)
+    net.server.routes["/wp/feed/"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+    net.register(ANN_ONLY)
+    assert net.fetch() == 0
+    start = body.index(b"<item>")
+    end = body.index(b"</item>", start) + len(b"</item>")
+    pdfs = body[start:end]
+    same_day = pdfs.replace(f"{base}/?p=101".encode(), f"{base}/?p=102".encode()) \
+        .replace(b"why-we-stopped-writing-pdfs/", b"why-we-stopped-writing-pdfs-2/")
+    week_later = pdfs.replace(f"{base}/?p=101".encode(), f"{base}/?p=140".encode()) \
+        .replace(b"why-we-stopped-writing-pdfs/", b"why-we-stopped-writing-pdfs-3/") \
+        .replace(b"Tue, 03 Mar 2026", b"Tue, 10 Mar 2026")
+    # the first: its namesake is still in the feed; the second: a week later, and its
+    # namesake gone from the feed
+    net.server.routes["/wp/feed/"] = Reply(200, body[:end] + same_day + body[end:],
+                                           {"Content-Type": "application/rss+xml"})
+    assert net.fetch() == 0
+    assert len(net.files()) == 3
+    net.server.routes["/wp/feed/"] = Reply(200, body[:start] + week_later + body[end:],
+                                           {"Content-Type": "application/rss+xml"})
+    assert net.fetch() == 0
+    assert len(net.files()) == 4

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.state import FeedState, State
+from aggregator.state import SCHEMA_VERSION, FeedState, PostFile, State
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -36,7 +36,32 @@ def test_a_database_of_schema_1_gains_the_new_column_and_keeps_its_rows(tmp_path
     with State(path) as state:
         row = state.get("a")
         assert row is not None and row.left_out == 2
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_database_of_schema_2_forgets_its_post_file_rows_to_read_them_again(
+        tmp_path: Path) -> None:
+    """Schema 3 keeps each post file's title and address (to know a post that moved): rows
+    cached without them are dropped, so the next index reads those files again; the rest
+    of the database is kept."""
+    path = tmp_path / "s.sqlite3"
+    with State(path) as state:
+        state.save(FeedState("a", "https://a.org/feed/", etag='"x"'))
+        state.save_post_files([PostFile("a/2026/p.md", 1, 2, "a", "g", "a-p", None, None)])
+    db = sqlite3.connect(path)  # as schema 2 left it
+    db.execute("ALTER TABLE post_files DROP COLUMN title")
+    db.execute("ALTER TABLE post_files DROP COLUMN original_url")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    with State(path) as state:
+        assert state.post_files() == {}
+        row = state.get("a")
+        assert row is not None and row.etag == '"x"'
+        state.save_post_files([PostFile("a/2026/p.md", 1, 2, "a", "g", "a-p", None, None,
+                                        "A post", "https://a.org/p/")])
+    with State(path) as state:
+        assert state.post_files()["a/2026/p.md"].original_url == "https://a.org/p/"
 
 
 def test_garbage_file_is_moved_aside_with_a_warning(tmp_path: Path,
