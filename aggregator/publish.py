@@ -23,7 +23,8 @@ from typing import IO
 from aggregator.errors import AggregatorError
 from aggregator.linkcheck import BrokenLinksError, check_links, feed_text_urls, format_links
 from aggregator.search_index import index_site
-from aggregator.settings import load_settings
+from aggregator.settings import Settings, load_settings
+from aggregator.submissions import SubmissionQueue, queue_dir
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,23 @@ def _link_check(output: Path, content: Path, site_url: str, log: RunLog, cache: 
     print(f"    {report.links} internal links on {report.pages} pages: none broken", flush=True)
 
 
+def _waiting_to_join(settings: Settings, log: RunLog) -> None:
+    """Say, at the end of a publish (in cron's mail and the log), how many blogs wait in the
+    Join form's queue: nobody is told otherwise. An unreadable queue is said, not fatal."""
+    try:
+        pending = SubmissionQueue(queue_dir(settings)).pending()
+    except (AggregatorError, OSError) as exc:
+        message = f"the submissions queue could not be read: {exc}"
+    else:
+        if not pending:
+            return
+        oldest = pending[0].submitted[:10]
+        message = (f"{len(pending)} blog(s) waiting to join, the oldest since {oldest}: review "
+                   "them with `aggregator submissions`")
+    print(message, flush=True)
+    log.write(message)
+
+
 @dataclass(frozen=True)
 class PublishOptions:
     """What `aggregator publish` was asked for, beyond the project root."""
@@ -212,4 +230,5 @@ def publish(root: Path, options: PublishOptions | None = None) -> None:
             log.write(f"publish failed after {time.monotonic() - started:.1f} s: {reason}")
             raise
         log.write(f"publish succeeded in {time.monotonic() - started:.1f} s")
+        _waiting_to_join(settings, log)
 

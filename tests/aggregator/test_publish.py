@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.publish import LockedError, run_lock
+from aggregator.submissions import Submission, SubmissionQueue, submission_id
 from tests.httpserver import LoopbackServer, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +138,26 @@ def test_publish_fetches_builds_indexes_and_checks_links(tmp_path: Path,
     assert "1 broken link(s) in members' posts or comments" in out
     assert f"{SITE_URL}/old-site/parish/" in out
     assert messages[-1].startswith("publish succeeded in ")
+    assert "waiting to join" not in out  # nobody is
+
+
+def test_a_publish_ends_by_saying_how_many_blogs_wait_to_join(tmp_path: Path,
+                                                              blog: LoopbackServer) -> None:
+    """Nobody is told of a Join form's submission otherwise: the publish that cron runs every
+    hour says it, in its output (cron's mail) and its log."""
+    root = make_project(tmp_path / "site", blog.url("/feed/"))
+    queue = SubmissionQueue(root / "submissions")
+    for day, url in (("2026-11-20", "https://a.example/"), ("2026-11-26", "https://b.example/")):
+        queue.add(Submission(id=submission_id(url + "feed/"), url=url, feed=url + "feed/",
+                             site=url, name="A blog", email="someone@a.example",
+                             submitted=f"{day}T09:00:00+00:00"))
+    code, out, err = finish(start_publish(root))
+    assert code == 0, f"{out}\n{err}"
+    said = ("2 blog(s) waiting to join, the oldest since 2026-11-20: review them with "
+            "`aggregator submissions`")
+    assert said in out
+    assert [m for _, m in log_lines(root)][-1] == said
+    assert "someone@a.example" not in out + err  # the queue's addresses stay in the queue
 
 
 def test_a_broken_internal_link_fails_the_publish_naming_its_page(tmp_path: Path,
