@@ -181,6 +181,7 @@ class PostIndex:
         self.posts_dir = posts_dir
         self.by_member: dict[str, dict[str, Existing]] = {}
         self.slugs: dict[str, tuple[str, str]] = {}  # slug → (member, guid)
+        self.on_disk: dict[str, int] = {}  # member → how many posts the scan found
 
     @classmethod
     def scan(cls, posts_dir: Path, *, cache: State | None = None) -> PostIndex:
@@ -206,6 +207,7 @@ class PostIndex:
         if cache is not None:
             cache.save_post_files(fresh)
             cache.forget_post_files(sorted(set(known) - seen))
+        index.on_disk = {member: len(posts) for member, posts in index.by_member.items()}
         return index
 
     def add(self, existing: Existing, guid: str) -> None:
@@ -221,6 +223,8 @@ class PostIndex:
         address on the blog, or else the same title and a date within MOVED_WITHIN. A blog
         that moves (a new domain, another platform, RSS for Atom) gives its posts new guids;
         without this, each would be written again as a new post."""
+        if not self.on_disk.get(post.member_id):
+            return None  # a member with no post before this run (a newcomer's first fetch)
         address = normalise_feed_url(post.original_url) if post.original_url else None
         title = _title_key(post.title)
         by_title: Existing | None = None
