@@ -28,7 +28,7 @@ from aggregator.errors import AggregatorError, FeedError, HttpStatusError
 from aggregator.fetch import Fetcher
 from aggregator.models import FetchResult, Member, Post, Previous
 from aggregator.selection import takes
-from aggregator.settings import Settings
+from aggregator.settings import Settings, takedowns_path
 from aggregator.state import FeedState, PostFile, State, ThreadState
 from aggregator.write import PostIndex, post_file_record, render_post
 
@@ -272,10 +272,10 @@ class FetchRun:
         members = list(members)
         for stale in remove_stale_temp_files(self.settings.content_dir):
             logger.info("removed %s, left by an interrupted run", stale)
-        from aggregator.takedowns import load_takedowns, remove_taken_down, takedowns_path
-
         takedowns_file = takedowns_path(self.settings)
         if takedowns_file.exists():
+            from aggregator.takedowns import load_takedowns, remove_taken_down
+
             self.takedowns = load_takedowns(takedowns_file)
             remove_taken_down(self.settings.content_dir, self.takedowns)
         report = RunReport()

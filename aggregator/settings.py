@@ -100,3 +100,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
         sectors=dict(values.get("SECTORS", {})),
         regions=dict(values.get("REGIONS", {})),
     )
+
+
+def takedowns_path(settings: Settings) -> Path:
+    """The takedown list: TAKEDOWNS_FILE, else `takedowns.yaml` beside the registry."""
+    return settings.takedowns_file or settings.members_file.parent / "takedowns.yaml"

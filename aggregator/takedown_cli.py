@@ -26,7 +26,7 @@ from aggregator.atomic import write_atomic
 from aggregator.comment_files import COMMENTS_DIR
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.members import normalise_feed_url
-from aggregator.settings import Settings, load_settings
+from aggregator.settings import Settings, load_settings, takedowns_path
 from aggregator.slugs import is_slug
 from aggregator.takedowns import (
     COMMENT_ANCHOR,
@@ -36,7 +36,6 @@ from aggregator.takedowns import (
     comment_names,
     load_takedowns,
     remove_taken_down,
-    takedowns_path,
 )
 from aggregator.write import read_metadata
 

@@ -25,18 +25,20 @@ import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from aggregator.comment_files import comment_slug, thread_dir
-from aggregator.comments import Comment
 from aggregator.errors import ConfigError
 from aggregator.members import is_http_url, normalise_feed_url
-from aggregator.settings import Settings
 from aggregator.slugs import is_slug
 from aggregator.write import read_metadata
+
+if TYPE_CHECKING:
+    from aggregator.comments import Comment
 
 logger = logging.getLogger(__name__)
 
@@ -121,11 +123,6 @@ class Takedowns:
     def comment_members(self) -> set[str]:
         """The members with a comment listed (on one of their posts)."""
         return {t.member for t in self.items if t.comment is not None}
-
-
-def takedowns_path(settings: Settings) -> Path:
-    """TAKEDOWNS_FILE, else `takedowns.yaml` beside the registry."""
-    return settings.takedowns_file or settings.members_file.parent / "takedowns.yaml"
 
 
 def load_takedowns(path: Path) -> Takedowns:

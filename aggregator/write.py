@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aggregator.dates import format_date
-from aggregator.members import normalise_feed_url
 from aggregator.models import Post, Previous
 from aggregator.slugs import is_slug, short_hash, slugify
 from aggregator.state import PostFile, State
@@ -225,6 +224,8 @@ class PostIndex:
         without this, each would be written again as a new post."""
         if not self.on_disk.get(post.member_id):
             return None  # a member with no post before this run (a newcomer's first fetch)
+        from aggregator.members import normalise_feed_url  # (and YAML): rarely needed here
+
         address = normalise_feed_url(post.original_url) if post.original_url else None
         title = _title_key(post.title)
         by_title: Existing | None = None
