@@ -73,7 +73,8 @@ def summary_table(report: RunReport) -> Table:
     quiet = 0
 
     def remarkable(result: MemberResult) -> bool:
-        return bool(result.error or result.warning or result.redirect)
+        return bool(result.error or result.warning or result.redirect or result.deleted
+                    or result.moved)
 
     # A first run over a large network fetches everyone: a thousand rows saying "fetched" tell
     # nobody anything (and take rich half a second to draw), so past a point they are counted.
@@ -97,6 +98,8 @@ def summary_table(report: RunReport) -> Table:
             notes.append(f"{result.left_out} post(s) outside its topics left out")
         if result.moved:
             notes.append(f"{result.moved} post(s) at new addresses kept as the same posts")
+        if result.deleted:
+            notes.append(f"{result.deleted} post(s) deleted on the blog removed here too")
         if result.status in ("failed", "backing-off", "gone") and result.retry_at:
             notes.append(f"next try after {_when(result.retry_at)}")
         table.add_row(result.member_id,

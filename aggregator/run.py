@@ -66,6 +66,7 @@ class MemberResult:
     comments: int = 0  # comment files written or removed
     left_out: int = 0  # entries outside the member's topics, not written
     moved: int = 0  # posts found under new guids (a blog that moved), kept as they were
+    deleted: int = 0  # posts the blog deleted, removed here too (deletions.py)
     error: str | None = None
     warning: str | None = None
     redirect: str | None = None  # a permanent redirect to copy into members.yaml
@@ -110,6 +111,7 @@ class _Processed:
     warning: str | None
     generator: str | None = None
     left_out: int = 0  # entries outside the member's topics (selection.py)
+    guids: frozenset[str] = frozenset()  # every entry's, those left out too
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def process_feed(job: _Job) -> _Processed:
     if not posts and feed.entries and not left_out:
         raise FeedError(job.url, "no usable entries")
     return _Processed(list(posts.values()), feed.title, feed.link, feed.warning,
-                      feed.generator, len(left_out))
+                      feed.generator, len(left_out), frozenset(posts) | left_out)
 
 
 @dataclass(frozen=True)
@@ -439,6 +441,7 @@ class FetchRun:
         await permit.take()
         processed = await self._process(member, fetched, url)
         written = await self._write(member, processed.posts, state, url=url)
+        result.deleted = await self._follow_deletions(member, fetcher, processed)
         new = sum(1 for w in written if w.new)
         updated = sum(1 for w in written if w.changed and not w.new)
         newest = max((w.post.date.timestamp() for w in written), default=None)
@@ -455,6 +458,28 @@ class FetchRun:
         if newest is not None:
             feed_state.last_post = max(newest, feed_state.last_post or 0)
         return _Done(written, processed.generator, fetched.headers)
+
+    async def _follow_deletions(self, member: Member, fetcher: Fetcher,
+                                processed: _Processed) -> int:
+        """Remove the member's posts that their blog deleted (deletions.py); how many."""
+        from aggregator.deletions import gone_from_blog, missing_posts
+
+        index = self.index()
+        existing = [post for guid, post in index.by_member.get(member.id, {}).items()
+                    if guid == post.guid]
+        removed = 0
+        for post in missing_posts(existing, processed.posts, processed.guids):
+            status = await gone_from_blog(fetcher, str(post.original_url))
+            if status is None:
+                continue
+            from aggregator.takedowns import remove_post_files
+
+            remove_post_files(self.settings.content_dir, Path(post.path), post.slug)
+            index.forget(post)
+            logger.warning("%s: %s is gone from the blog (HTTP %d): %s removed here too",
+                           member.id, post.original_url, status, post.path)
+            removed += 1
+        return removed
 
     async def _comments(self, member: Member, fetcher: Fetcher, state: State,
                         written: list[_Written], generator: str | None,

@@ -185,13 +185,17 @@ def remove_taken_down(content_dir: Path, takedowns: Takedowns) -> list[Path]:
             if not takedowns.covers(member, guid=meta.get("guid"),
                                     url=meta.get("original_url")):
                 continue
-            slug = meta.get("slug", "")
-            path.unlink()
+            remove_post_files(content_dir, path, meta.get("slug", ""))
             removed.append(path)
-            if is_slug(slug) and (thread := thread_dir(content_dir, slug)).is_dir():
-                shutil.rmtree(thread)
             logger.warning("%s: taken down (listed in the takedown list)", path)
     return removed
+
+
+def remove_post_files(content_dir: Path, path: Path, slug: str) -> None:
+    """Delete a post's file and its comment thread (the folder named after its slug)."""
+    path.unlink(missing_ok=True)
+    if is_slug(slug) and (thread := thread_dir(content_dir, slug)).is_dir():
+        shutil.rmtree(thread)
 
 
 def _remove_comments(content_dir: Path, member: str, takedowns: Takedowns) -> list[Path]:

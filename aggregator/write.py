@@ -242,6 +242,12 @@ class PostIndex:
                 by_title = existing
         return by_title
 
+    def forget(self, existing: Existing) -> None:
+        """`existing`'s file is gone (deletions.py): its guid and slug are free again."""
+        self.by_member.get(existing.member_id, {}).pop(existing.guid, None)
+        if self.slugs.get(existing.slug) == (existing.member_id, existing.guid):
+            del self.slugs[existing.slug]
+
     def take_over(self, existing: Existing, post: Post) -> None:
         """`post` is `existing` under a new guid (`moved`): its file is the post's from now on,
         and the old guid no longer names it."""

@@ -534,6 +534,9 @@ def test_a_new_post_with_an_old_title_is_a_new_post(net: Network) -> None:
     week_later = pdfs.replace(f"{base}/?p=101".encode(), f"{base}/?p=140".encode()) \
         .replace(b"why-we-stopped-writing-pdfs/", b"why-we-stopped-writing-pdfs-3/") \
         .replace(b"Tue, 03 Mar 2026", b"Tue, 10 Mar 2026")
+    for page in ("", "-2"):  # their pages are still on the blog (see deletions.py)
+        net.server.routes[f"/2026/03/why-we-stopped-writing-pdfs{page}/"] = Reply(
+            200, b"<html>the post</html>", {"Content-Type": "text/html"})
     # the first: its namesake is still in the feed; the second: a week later, and its
     # namesake gone from the feed
     net.server.routes["/wp/feed/"] = Reply(200, body[:end] + same_day + body[end:],
@@ -544,3 +547,69 @@ def test_a_new_post_with_an_old_title_is_a_new_post(net: Network) -> None:
                                            {"Content-Type": "application/rss+xml"})
     assert net.fetch() == 0
     assert len(net.files()) == 4
+
+
+def blog_of(base: str, numbers: list[int]) -> bytes:
+    """An RSS feed of posts 1…n, post k published on 1 March + k days (newest first)."""
+    items = "".join(
+        f"<item><title>Post {k}</title><link>{base}/posts/{k}/</link><guid>{base}/?p={k}</guid>"
+        f"<pubDate>{k + 1:02d} Mar 2026 09:00:00 +0000</pubDate>"
+        f"<description>Words of post {k}.</description></item>"
+        for k in sorted(numbers, reverse=True))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bea\'s blog</title>'
+            f"<link>{base}/</link><description>Notes</description>{items}</channel></rss>"
+            ).encode()
+
+
+def test_a_post_deleted_on_the_blog_goes_from_the_network_too(
+        net: Network, capsys: pytest.CaptureFixture[str]) -> None:
+    """One missing from among the feed's posts whose page answers 404 or 410 is removed
+    (comments and all); one whose page still answers, or that only fell off the feed's end,
+    stays; and one missing among many is not even looked into (a feed in another order)."""
+    base = net.server.url("").rstrip("/")
+    serve = lambda numbers: net.server.routes.__setitem__(  # noqa: E731
+        "/feed/", Reply(200, blog_of(base, numbers), {"Content-Type": "application/rss+xml"}))
+    for k in range(1, 9):
+        net.server.routes[f"/posts/{k}/"] = Reply(200, b"<html>a post</html>",
+                                                  {"Content-Type": "text/html"})
+    serve(list(range(1, 9)))
+    net.register("members:\n  - name: Bea\n    id: bea\n    feed: {BASE}/feed/\n")
+    assert net.fetch() == 0
+    posts = net.content / "posts" / "bea" / "2026"
+    assert len(list(posts.iterdir())) == 8
+    (net.content / "comments" / "bea-post-5").mkdir(parents=True)
+    (net.content / "comments" / "bea-post-5" / "1-aaaaaaaa.md").write_text(
+        "Author: Cy\nDate: 2026-03-07 09:00:00+00:00\n\nA comment.\n")
+    capsys.readouterr()
+
+    # 5 deleted (410), 6 made private (404), 3 moved to a category the feed leaves out (its
+    # page answers), 1 pushed off the feed's end by nothing newer here (not between posts)
+    net.server.routes["/posts/5/"] = Reply(410, b"gone", {"Content-Type": "text/html"})
+    net.server.routes["/posts/6/"] = Reply(404, b"not found", {"Content-Type": "text/html"})
+    serve([2, 4, 7, 8])
+    assert net.fetch("--strict") == 0
+    assert sorted(p.stem for p in posts.iterdir()) == ["post-1", "post-2", "post-3", "post-4",
+                                                       "post-7", "post-8"]
+    assert not (net.content / "comments" / "bea-post-5").exists()
+    assert "2 post(s) deleted on the blog removed here too" in capsys.readouterr().out
+    asked = [r.path for r in net.server.requests]
+    assert asked.count("/posts/3/") == 1 and "/posts/1/" not in asked
+
+    # back in the feed: written again, as a new post
+    serve([2, 4, 5, 7, 8])
+    assert net.fetch() == 0
+    assert (posts / "post-5.md").exists()
+
+
+def test_many_posts_missing_from_a_feed_at_once_are_not_looked_into(net: Network) -> None:
+    base = net.server.url("").rstrip("/")
+    net.server.routes["/feed/"] = Reply(200, blog_of(base, list(range(1, 9))),
+                                        {"Content-Type": "application/rss+xml"})
+    net.register("members:\n  - name: Bea\n    id: bea\n    feed: {BASE}/feed/\n")
+    assert net.fetch() == 0
+    # the newest and an old one updated: a feed ordered by update leaves the rest out
+    net.server.routes["/feed/"] = Reply(200, blog_of(base, [1, 8]),
+                                        {"Content-Type": "application/rss+xml"})
+    assert net.fetch() == 0
+    assert len(list((net.content / "posts" / "bea" / "2026").iterdir())) == 8
+    assert not [r for r in net.server.requests if r.path.startswith("/posts/")]

@@ -194,6 +194,31 @@ def test_comment_feeds_on_private_addresses_are_refused_and_posts_still_written(
     assert errors(tmp_path) == {"m0": None}  # a comment feed's failure is not the member's
 
 
+def test_a_missing_posts_page_on_a_private_address_is_not_asked_for(
+        tmp_path: Path, server: LoopbackServer, recorder2: Recorder,
+        loopback_one_is_public: None) -> None:
+    """deletions.py asks for a post's page when it goes missing from its feed: a page a feed
+    placed on a private address is refused unsent, and the post stays (not known gone)."""
+    private = disguises(recorder2.port, last=2)
+
+    def feed(numbers: list[int]) -> Reply:
+        items = "".join(
+            f"""<item><title>Post {k}</title><guid isPermaLink="false">post-{k}</guid>
+            <link>{private[k] if 2 <= k <= 4 else server.url(f'/p/{k}')}</link>
+            <pubDate>{k + 1:02d} Mar 2026 10:00:00 +0000</pubDate><description>hi</description>
+            </item>""" for k in sorted(numbers, reverse=True))
+        return Reply(200, f"""<?xml version="1.0"?><rss version="2.0"><channel><title>B</title>
+            {items}</channel></rss>""".encode(), RSS)
+
+    server.routes["/feed"] = feed(list(range(1, 7)))
+    registry(tmp_path / "members.yaml", [server.url("/feed")])
+    assert fetch(tmp_path, tmp_path / "members.yaml") == 0
+    server.routes["/feed"] = feed([1, 5, 6])  # 2, 3 and 4 (private pages) go missing
+    assert fetch(tmp_path, tmp_path / "members.yaml") == 0
+    assert recorder2.accepted == []
+    assert len(list((tmp_path / "content" / "posts").rglob("*.md"))) == 6
+
+
 def test_avatars_on_private_addresses_are_refused_unsent(
         tmp_path: Path, server: LoopbackServer, recorder2: Recorder,
         loopback_one_is_public: None) -> None:
