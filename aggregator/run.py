@@ -441,7 +441,7 @@ class FetchRun:
         await permit.take()
         processed = await self._process(member, fetched, url)
         written = await self._write(member, processed.posts, state, url=url)
-        result.deleted = await self._follow_deletions(member, fetcher, processed)
+        result.deleted = await self._follow_deletions(member, fetcher, processed, state)
         new = sum(1 for w in written if w.new)
         updated = sum(1 for w in written if w.changed and not w.new)
         newest = max((w.post.date.timestamp() for w in written), default=None)
@@ -460,7 +460,7 @@ class FetchRun:
         return _Done(written, processed.generator, fetched.headers)
 
     async def _follow_deletions(self, member: Member, fetcher: Fetcher,
-                                processed: _Processed) -> int:
+                                processed: _Processed, state: State) -> int:
         """Remove the member's posts that their blog deleted (deletions.py); how many."""
         from aggregator.deletions import gone_from_blog, missing_posts
 
@@ -476,6 +476,7 @@ class FetchRun:
 
             remove_post_files(self.settings.content_dir, Path(post.path), post.slug)
             index.forget(post)
+            state.forget_thread(post.slug)
             logger.warning("%s: %s is gone from the blog (HTTP %d): %s removed here too",
                            member.id, post.original_url, status, post.path)
             removed += 1

@@ -282,6 +282,12 @@ class State:
                          (thread.post_slug, thread.member_id, thread.count, thread.fetched,
                           json.dumps(thread.validators, sort_keys=True)))
 
+    def forget_thread(self, post_slug: str) -> None:
+        """A post's thread is gone with its file: were the post written again, its thread
+        is fetched whole, as a new post's."""
+        self._begin_batched()
+        self._db.execute("DELETE FROM threads WHERE post_slug = ?", (post_slug,))
+
     def close(self) -> None:
         if self._db.in_transaction:
             self._db.execute("COMMIT")

@@ -12,6 +12,7 @@ import pytest
 
 from aggregator.cli import main
 from aggregator.run import CONVERTER_VERSION
+from aggregator.state import State, ThreadState
 from tests.httpserver import LoopbackServer, Reply, Request
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "feeds"
@@ -580,6 +581,8 @@ def test_a_post_deleted_on_the_blog_goes_from_the_network_too(
     (net.content / "comments" / "bea-post-5").mkdir(parents=True)
     (net.content / "comments" / "bea-post-5" / "1-aaaaaaaa.md").write_text(
         "Author: Cy\nDate: 2026-03-07 09:00:00+00:00\n\nA comment.\n")
+    with State(net.state) as state:  # as a fetch of its thread leaves it
+        state.save_thread(ThreadState("bea-post-5", "bea", 1, 0.0, {}))
     capsys.readouterr()
 
     # 5 deleted (410), 6 made private (404), 3 moved to a category the feed leaves out (its
@@ -591,6 +594,8 @@ def test_a_post_deleted_on_the_blog_goes_from_the_network_too(
     assert sorted(p.stem for p in posts.iterdir()) == ["post-1", "post-2", "post-3", "post-4",
                                                        "post-7", "post-8"]
     assert not (net.content / "comments" / "bea-post-5").exists()
+    with State(net.state) as state:  # were it back, its thread would be fetched whole
+        assert state.get_thread("bea-post-5") is None
     assert "2 post(s) deleted on the blog removed here too" in capsys.readouterr().out
     asked = [r.path for r in net.server.requests]
     assert asked.count("/posts/3/") == 1 and "/posts/1/" not in asked
