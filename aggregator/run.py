@@ -474,7 +474,13 @@ class FetchRun:
                 continue
             from aggregator.takedowns import remove_post_files
 
-            remove_post_files(self.settings.content_dir, Path(post.path), post.slug)
+            try:
+                remove_post_files(self.settings.content_dir, Path(post.path), post.slug)
+            except OSError as exc:  # the next fetch that finds it missing tries again
+                logger.warning("%s: %s is gone from the blog (HTTP %d), but %s could not be "
+                               "removed: %s", member.id, post.original_url, status, post.path,
+                               exc)
+                continue
             index.forget(post)
             state.forget_thread(post.slug)
             logger.warning("%s: %s is gone from the blog (HTTP %d): %s removed here too",

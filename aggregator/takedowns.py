@@ -14,8 +14,9 @@ stay, as the thread's own). The list is reviewed in git like the registry:
         comment: https://network.example/2026/03/dave-briggs-the-post/#comment-45-1a2b3c4d
         reason: Personal data, asked by the commenter, 2026-11-29
 
-A comment is named by its link on this site (the date above it), by its address on the blog
-(`Original_url:` in its file) or by its slug (the file's name).
+A comment is named by its link on this site (its date, beside its author's name, links to
+it), by its address on the blog (`Original_url:` in its file) or by its slug (the file's
+name).
 """
 
 from __future__ import annotations
