@@ -32,7 +32,7 @@ PAGES = {
     "organisation": "organisations/exampleshire-county-council/", "region": "regions/london/",
     "tags": "tags/", "tag": "tags/digital/", "archives": "archives/", "month": "2026/02/",
     "about": "about/", "join": "join/", "not-found": "404.html", "network": "network/",
-    "search": "search/", "health": "health/",
+    "search": "search/", "health": "health/", "accessibility": "accessibility/",
 }
 
 

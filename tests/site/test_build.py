@@ -25,7 +25,7 @@ def hrefs(root, tag: str = "a") -> list[str]:
     "sectors/", "sectors/local-government/", "organisations/", "organisations/"
     "exampleshire-county-council/", "regions/", "regions/north-west/", "tags/",
     "tags/digital/", "archives/", "2026/03/", "about/", "join/", "404.html", "network/",
-    "search/", "health/",
+    "search/", "health/", "accessibility/", "privacy/",
 ])
 def test_every_page_type_is_built_with_landmarks_and_one_h1(site: Path, url: str) -> None:
     root = page(site, url)
@@ -33,6 +33,29 @@ def test_every_page_type_is_built_with_landmarks_and_one_h1(site: Path, url: str
     assert len(root.iter("h1")) == 1
     first_link = root.iter("a")[0]
     assert first_link.attrs["href"] == "#main" and "Skip" in first_link.text
+
+
+def test_every_page_links_to_the_accessibility_statement_and_the_privacy_page(
+        site: Path) -> None:
+    """A UK public-sector site must publish an accessibility statement, and say what it does
+    with the personal data it shows (commenters' names, the Join form's e-mail addresses):
+    both are a link away from every page, in its footer."""
+    pages = [p for p in site.rglob("*.html") if "pagefind" not in p.parts]
+    assert len(pages) > 40
+    for path in pages:
+        footer = parse_html(path).iter("footer")[-1]
+        texts = {a.text.strip(): a.attrs.get("href", "") for a in footer.iter("a")}
+        assert texts.get("Accessibility", "").endswith("accessibility/"), path
+        assert texts.get("Privacy", "").endswith("privacy/"), path
+    statement = page(site, "accessibility/").text
+    for part in ("WCAG 2.2", "Compliance status", "partially compliant", "Feedback and contact",
+                 "Enforcement procedure", "Equality and Human Rights Commission",
+                 "Equality Commission for Northern Ireland", "This statement was prepared on"):
+        assert part in statement, part
+    privacy = page(site, "privacy/").text
+    for part in ("e-mail addresses and profile pictures are never copied",
+                 "never published", "no cookies", "We take it down", "Information Commissioner"):
+        assert part in privacy, part
 
 
 def test_post_names_member_and_blog_and_links_the_original(site: Path) -> None:
