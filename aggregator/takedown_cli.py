@@ -197,6 +197,28 @@ def _listed(listed: Takedowns, name: str, member: str | None = None) -> bool:
                for m in members)
 
 
+def _show(content: Path, listing: Path, link: str, reason: str) -> int:
+    """--dry-run: what the command would add to the list and delete, changing nothing."""
+    if _listed(load_takedowns(listing), link.strip()):
+        print(f"already in {listing}: nothing to add")
+        return EXIT_OK
+    found = locate(content, link)
+    entry = entry_for(found, reason)
+    print(f"would add to {listing}:")
+    print(f"  - member: {entry.member}")
+    for key, value in (("url", entry.url), ("guid", entry.guid), ("comment", entry.comment)):
+        if value:
+            print(f"    {key}: {value}")
+    print(f"    reason: {entry.reason}")
+    doomed = [found.comment] if found.comment is not None else [found.post]
+    slug = read_metadata(found.post).get("slug", "")
+    if found.comment is None and is_slug(slug) and (content / COMMENTS_DIR / slug).is_dir():
+        doomed.append(content / COMMENTS_DIR / slug)  # the post's comment thread
+    for path in doomed:
+        print(f"would remove {path}")
+    return EXIT_OK
+
+
 def cmd_takedown(args: argparse.Namespace) -> int:
     from aggregator.publish import LOCK_NAME, run_lock
 
@@ -206,6 +228,8 @@ def cmd_takedown(args: argparse.Namespace) -> int:
     reason = " ".join(args.reason.split())
     if not reason:
         raise ConfigError("say why in --reason (kept in git with the list: no personal data)")
+    if args.dry_run:
+        return _show(content, listing, args.link, reason)
     with run_lock(settings.root / "var" / LOCK_NAME):
         listed = load_takedowns(listing)
         if _listed(listed, args.link.strip()):  # by its address on the blog, as the list has it
@@ -240,4 +264,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     takedown.add_argument("--takedowns", metavar="FILE",
                           help="the takedown list (default: TAKEDOWNS_FILE, else "
                                "takedowns.yaml beside the registry)")
+    takedown.add_argument("--dry-run", action="store_true",
+                          help="say what would be listed and deleted; change nothing")
     takedown.set_defaults(func=cmd_takedown)

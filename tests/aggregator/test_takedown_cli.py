@@ -101,6 +101,19 @@ def test_a_post_taken_down_by_its_page_keeps_the_list_s_other_entries_and_commen
     assert not (net.content / PDFS).exists() and (net.content / OPEN_DATA).exists()
 
 
+def test_a_dry_run_says_what_would_be_listed_and_removed_and_changes_nothing(
+        net: Network, capsys: pytest.CaptureFixture[str]) -> None:
+    before = net.files()
+    assert takedown(net, f"{SITE}/2026/03/ann-why-we-stopped-writing-pdfs/", "--dry-run",
+                    "--reason", "Asked by the author") == 0
+    out = capsys.readouterr().out
+    base = net.server.url("").rstrip("/")
+    assert f"    url: {base}/2026/03/why-we-stopped-writing-pdfs/\n" in out
+    assert f"would remove {net.content / PDFS}\n" in out
+    assert f"would remove {net.content / 'comments/ann-why-we-stopped-writing-pdfs'}\n" in out
+    assert net.files() == before and not (net.root / "takedowns.yaml").exists()
+
+
 def test_a_post_is_found_by_its_address_on_the_blog_too(net: Network) -> None:
     base = net.server.url("").rstrip("/")
     assert takedown(net, f"{base.upper()}/2026/02/open-data-day", "--reason", "Asked") == 0
