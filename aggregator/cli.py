@@ -134,6 +134,49 @@ def cmd_export_opml(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_remove_member(args: argparse.Namespace) -> int:
+    """A member leaves: their entry out of the registry; with --with-posts, their archive
+    (posts and comment threads) too. Under the publish lock: no publish runs meanwhile."""
+    from aggregator.members import remove_member
+    from aggregator.publish import LOCK_NAME, run_lock
+    from aggregator.slugs import is_slug
+    from aggregator.takedowns import remove_post_files
+    from aggregator.write import read_metadata
+
+    settings = _settings(args)
+    if not is_slug(args.id):
+        raise ConfigError(f"{args.id!r} is not a member id", path=str(settings.members_file))
+    folder = settings.content_dir / "posts" / args.id
+    posts = sorted(folder.glob("*/*.md")) if args.with_posts else []
+    if args.dry_run:
+        member = next((m for m in _members(settings) if m.id == args.id), None)
+        if member is None:
+            raise ConfigError(f"no member with id {args.id!r}", path=str(settings.members_file))
+        print(f"would remove {member.id} ({member.name}, {member.feed}) from "
+              f"{settings.members_file}" + (f", and {len(posts)} post(s) with their comments"
+                                            if posts else ""))
+        return EXIT_OK
+    with run_lock(settings.root / "var" / LOCK_NAME):
+        removed = remove_member(settings.members_file, args.id,
+                                sectors=settings.sectors or None,
+                                regions=settings.regions or None)
+        for path in posts:
+            remove_post_files(settings.content_dir, path, read_metadata(path).get("slug", ""))
+        for year in sorted(folder.glob("*")) if posts else []:
+            if year.is_dir() and not any(year.iterdir()):
+                year.rmdir()
+        if posts and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    print(f"removed from {settings.members_file}:\n{removed.rstrip()}")
+    if posts:
+        print(f"removed {len(posts)} post(s) of {args.id} and their comments")
+    else:
+        print(f"their posts stay in {folder} (--with-posts removes them too)")
+    print("next: publish (make publish), then commit the registry and any deleted files "
+          "together", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     from aggregator.publish import PublishOptions, publish
 
@@ -188,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
     paths(imp)
     imp.add_argument("file")
     imp.set_defaults(func=cmd_import_opml)
+
+    leave = sub.add_parser("remove-member", help="a member leaves: out of members.yaml, "
+                                                 "with --with-posts their archive too")
+    paths(leave)
+    leave.add_argument("id", help="the member's id in members.yaml")
+    leave.add_argument("--with-posts", action="store_true",
+                       help="delete their posts and comment threads from content/ as well")
+    leave.add_argument("--dry-run", action="store_true",
+                       help="say what would be removed; change nothing")
+    leave.set_defaults(func=cmd_remove_member)
 
     exp = sub.add_parser("export-opml", help="the registry as OPML 2.0")
     paths(exp)

@@ -299,3 +299,32 @@ def add_members(path: str | Path, entries: list[dict[str, Any]], *,
     members = parse_members(new_text, path=str(path), sectors=sectors, regions=regions)
     write_atomic(path, new_text)
     return members
+
+
+def remove_member(path: str | Path, member_id: str, *,
+                  sectors: Mapping[str, str] | None = None,
+                  regions: Mapping[str, str] | None = None) -> str:
+    """Take a member's entry out of the registry, every other line kept as it was (comments
+    too, those above the next entry included); the new file is validated whole before it
+    replaces the old one. Returns the removed lines; ConfigError if no entry has that id."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    members = parse_members(text, path=str(path), sectors=sectors, regions=regions)
+    index = next((i for i, m in enumerate(members) if m.id == member_id), None)
+    if index is None:
+        raise ConfigError(f"no member with id {member_id!r}", path=str(path))
+    items = YAML(typ="rt").load(text)["members"]
+    lines = text.splitlines(keepends=True)
+    start = (_line_of(items, index) or 1) - 1
+    end = (_line_of(items, index + 1) or len(lines) + 1) - 1 if index + 1 < len(items) \
+        else len(lines)
+    while end > start + 1 and (not lines[end - 1].strip()
+                               or lines[end - 1].lstrip().startswith("#")):
+        end -= 1  # blank lines and comments before the next entry are that entry's
+    if not lines[start].lstrip().startswith("-"):  # a flow-style list: not ours to cut
+        raise ConfigError("members: is not a block list (one '- ' entry per member); remove "
+                          f"{member_id!r} by hand", path=str(path))
+    new_text = "".join(lines[:start] + lines[end:])
+    parse_members(new_text, path=str(path), sectors=sectors, regions=regions)
+    write_atomic(path, new_text)
+    return "".join(lines[start:end])

@@ -66,3 +66,44 @@ def test_opml_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     root = ET.fromstring(capsys.readouterr().out.encode())
     assert [(o.get("text"), o.get("xmlUrl")) for o in root.iter("outline")] == [
         ("Existing", "https://c.example/feed"), ("NHS & Me", "https://n.example/rss")]
+
+
+def test_a_member_leaves_with_or_without_their_posts(
+        tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """`remove-member`: out of the registry (its other lines as they were); with --with-posts
+    their posts and comment threads go too, and nobody else's; --dry-run changes nothing."""
+    for name in ("ann", "bea"):
+        server.routes[f"/{name}"] = Reply(200, RSS.replace(b"https://b.example/", (
+            f"https://{name}.example/").encode()), {"Content-Type": "application/rss+xml"})
+    registry = tmp_path / "members.yaml"
+    registry.write_text(f"# the network\nmembers:\n  - name: Ann\n    id: ann\n"
+                        f"    feed: {server.url('/ann')}\n\n  # Bea, since 2026\n"
+                        f"  - name: Bea\n    id: bea\n    feed: {server.url('/bea')}\n")
+    (tmp_path / "pelicanconf.py").write_text('PATH = "content"\n')  # the lock under tmp_path
+    paths = ["--members", str(registry), "--content", str(tmp_path / "content"),
+             "--state", str(tmp_path / "var" / "s.db")]
+    assert main(["fetch", *paths, "--allow-private-networks"]) == 0
+    posts = tmp_path / "content" / "posts"
+    [ann_post] = (posts / "ann").rglob("*.md")
+    thread = tmp_path / "content" / "comments" / f"ann-{ann_post.stem}"
+    thread.mkdir(parents=True)
+    (thread / "1-aaaaaaaa.md").write_text("Author: Cy\nDate: 2026-03-03 10:00:00+00:00\n\nHi\n")
+    before = registry.read_text()
+    settings = ["--settings", str(tmp_path / "pelicanconf.py")]
+
+    assert main([*settings, "remove-member", *paths, "ann", "--with-posts", "--dry-run"]) == 0
+    assert "would remove ann (Ann," in capsys.readouterr().out
+    assert registry.read_text() == before and ann_post.exists()
+
+    assert main([*settings, "remove-member", *paths, "ann", "--with-posts"]) == 0
+    assert "removed 1 post(s) of ann" in capsys.readouterr().out
+    assert registry.read_text() == before.replace(
+        f"  - name: Ann\n    id: ann\n    feed: {server.url('/ann')}\n", "")
+    assert not (posts / "ann").exists() and not thread.exists()
+    assert len(list((posts / "bea").rglob("*.md"))) == 1
+
+    assert main([*settings, "remove-member", *paths, "bea"]) == 0  # the archive stays
+    assert "their posts stay" in capsys.readouterr().out
+    assert "bea" not in registry.read_text() and len(list(posts.rglob("*.md"))) == 1
+    assert main([*settings, "remove-member", *paths, "bea"]) == 2  # no such member now
+    assert "no member with id 'bea'" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ConfigError
-from aggregator.members import add_members, load_members, parse_members
+from aggregator.members import add_members, load_members, parse_members, remove_member
 
 SECTORS = {"local-government": "Local government", "health-and-care": "Health and care"}
 REGIONS = {"london": "London"}
@@ -121,3 +121,53 @@ def test_add_members_refuses_an_invalid_result(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="duplicate feed"):
         add_members(path, [{"name": "Copy", "feed": "https://example.org/feed/"}])
     assert path.read_text() == GOOD
+
+
+REGISTRY_WITH_NOTES = """\
+# The network's members.
+members:
+  # WordPress, full posts.
+  - name: Ann Example
+    id: ann
+    feed: https://ann.example/feed/
+    content: full   # she asked
+
+  # Blogger, her personal posts left out.
+  - name: Bea Example
+    id: bea
+    feed: https://bea.example/feed/
+    skip_topics: [personal]
+
+  # The last one.
+  - name: Cy Example
+    id: cy
+    feed: https://cy.example/feed/
+"""
+
+
+@pytest.mark.parametrize(("member", "gone"), [
+    ("ann", "  - name: Ann Example\n    id: ann\n    feed: https://ann.example/feed/\n"
+            "    content: full   # she asked\n"),
+    ("bea", "  - name: Bea Example\n    id: bea\n    feed: https://bea.example/feed/\n"
+            "    skip_topics: [personal]\n"),
+    ("cy", "  - name: Cy Example\n    id: cy\n    feed: https://cy.example/feed/\n"),
+])
+def test_remove_member_takes_out_its_entry_and_nothing_else(tmp_path: Path, member: str,
+                                                            gone: str) -> None:
+    """Every other line stays as it was: the notes above each entry (the one above the next
+    entry included), blank lines and end-of-line comments."""
+    path = tmp_path / "members.yaml"
+    path.write_text(REGISTRY_WITH_NOTES, encoding="utf-8")
+    assert remove_member(path, member) == gone
+    assert path.read_text(encoding="utf-8") == REGISTRY_WITH_NOTES.replace(gone, "", 1)
+    assert [m.id for m in load_members(path)] == [i for i in ("ann", "bea", "cy")
+                                                   if i != member]
+
+
+def test_remove_member_names_the_file_for_an_unknown_id(tmp_path: Path) -> None:
+    path = tmp_path / "members.yaml"
+    path.write_text(REGISTRY_WITH_NOTES, encoding="utf-8")
+    with pytest.raises(ConfigError, match="no member with id 'dee'") as raised:
+        remove_member(path, "dee")
+    assert str(path) in str(raised.value)
+    assert path.read_text(encoding="utf-8") == REGISTRY_WITH_NOTES
