@@ -176,6 +176,42 @@ def _waiting_to_join(settings: Settings, log: RunLog) -> None:
     log.write(message)
 
 
+FAILING_FOR = 7 * 86400  # seconds: a feed failing this long is a maintainer's to-do
+NAMED_MAX = 5  # members named in such a line; the rest counted
+
+
+def _failing_for_long(settings: Settings, log: RunLog, *, now: float | None = None) -> None:
+    """Say, at the end of a publish, which members' feeds have failed for over a week, or
+    never been read (a blog that moved without a redirect, or stopped; a new member's feed
+    address mistyped): one failed fetch is routine, these need someone to look. Paused
+    members are left out."""
+    from aggregator.registry_cache import load_members_cached
+    from aggregator.state import State
+
+    now = time.time() if now is None else now
+    try:
+        members = {m.id: m for m in load_members_cached(
+            settings.members_file, settings.state_path.parent,
+            sectors=settings.sectors or None, regions=settings.regions or None)}
+        with State(settings.state_path) as state:
+            rows = state.all()
+    except (AggregatorError, OSError) as exc:
+        message = f"the members' feed health could not be read: {exc}"
+    else:
+        failing = sorted(row.member_id for row in rows
+                         if row.failures and row.member_id in members
+                         and not members[row.member_id].paused
+                         and (row.last_success is None or now - row.last_success > FAILING_FOR))
+        if not failing:
+            return
+        named = ", ".join(failing[:NAMED_MAX]) + (
+            f" and {len(failing) - NAMED_MAX} more" if len(failing) > NAMED_MAX else "")
+        message = (f"{len(failing)} member feed(s) failing for over a week or never read: "
+                   f"{named}; see `aggregator status` (fix or pause them in members.yaml)")
+    print(message, flush=True)
+    log.write(message)
+
+
 @dataclass(frozen=True)
 class PublishOptions:
     """What `aggregator publish` was asked for, beyond the project root."""
@@ -231,4 +267,5 @@ def publish(root: Path, options: PublishOptions | None = None) -> None:
             raise
         log.write(f"publish succeeded in {time.monotonic() - started:.1f} s")
         _waiting_to_join(settings, log)
+        _failing_for_long(settings, log)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.publish import LockedError, run_lock
+from aggregator.state import FeedState, State
 from aggregator.submissions import Submission, SubmissionQueue, submission_id
 from tests.httpserver import LoopbackServer, Reply
 
@@ -263,3 +264,26 @@ def test_a_lock_taken_a_moment_ago_is_reported_by_its_holder(tmp_path: Path) -> 
                     pass
         finally:
             writer.join(timeout=5)
+
+
+def test_a_publish_names_the_members_whose_feeds_have_failed_for_long(
+        tmp_path: Path, blog: LoopbackServer) -> None:
+    """One failed fetch is routine; a feed that has failed for over a week, or was never
+    read (a new member's mistyped address), is a maintainer's to-do, said at the end."""
+    root = make_project(tmp_path / "site", blog.url("/feed/"))
+    with (root / "members.yaml").open("a", encoding="utf-8") as registry:
+        for ident in ("flaky", "stale", "typo", "resting"):
+            registry.write(f"  - name: {ident.title()}\n    id: {ident}\n"
+                           f"    feed: {blog.url('/' + ident + '/feed/')}\n"
+                           + ("    paused: true\n" if ident == "resting" else ""))
+    now = time.time()
+    with State(root / "var" / "state.sqlite3") as state:  # as earlier publishes left it
+        for ident, read_days_ago in (("flaky", 2), ("stale", 10), ("resting", 30)):
+            state.save(FeedState(ident, blog.url(f"/{ident}/feed/"), failures=3,
+                                 last_success=now - read_days_ago * 86400))
+    code, out, err = finish(start_publish(root))
+    assert code == 0, f"{out}\n{err}"
+    said = ("2 member feed(s) failing for over a week or never read: stale, typo; see "
+            "`aggregator status` (fix or pause them in members.yaml)")
+    assert said in out
+    assert said in [m for _, m in log_lines(root)]
