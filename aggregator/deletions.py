@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Sequence
 
+from aggregator.dates import as_utc
 from aggregator.errors import FeedError, HttpStatusError
 from aggregator.fetch import Fetcher
 from aggregator.models import Post
@@ -36,7 +37,7 @@ def missing_posts(existing: Iterable[Existing], posts: Sequence[Post],
     oldest, newest = min(dates), max(dates)
     missing = [post for post in existing
                if post.guid not in guids and post.original_url and post.previous is not None
-               and oldest < post.previous.date < newest]
+               and oldest < as_utc(post.previous.date) < newest]  # a hand-written date: UTC
     if len(missing) > DELETIONS_MAX:
         logger.debug("%d posts missing from the feed at once: not looked into", len(missing))
         return []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from aggregator.dates import format_date
+from aggregator.dates import as_utc, format_date
 from aggregator.models import Post, Previous
 from aggregator.slugs import is_slug, short_hash, slugify
 from aggregator.state import PostFile, State
@@ -237,7 +237,7 @@ class PostIndex:
                 return existing if existing.exists() else None
             if by_title is None and title and existing.title is not None \
                     and _title_key(existing.title) == title and existing.previous is not None \
-                    and abs(existing.previous.date - post.date) <= MOVED_WITHIN \
+                    and abs(as_utc(existing.previous.date) - post.date) <= MOVED_WITHIN \
                     and existing.exists():
                 by_title = existing
         return by_title
