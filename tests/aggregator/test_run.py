@@ -585,6 +585,9 @@ def test_a_post_deleted_on_the_blog_goes_from_the_network_too(
         state.save_thread(ThreadState("bea-post-5", "bea", 1, 0.0, {}))
     capsys.readouterr()
 
+    third = posts / "post-3.md"  # its date written by hand, without an offset (taken as UTC)
+    third.write_text(third.read_text().replace("Date: 2026-03-04 09:00:00+00:00",
+                                               "Date: 2026-03-04 09:00:00"))
     # 5 deleted (410), 6 made private (404), 3 moved to a category the feed leaves out (its
     # page answers), 1 pushed off the feed's end by nothing newer here (not between posts)
     net.server.routes["/posts/5/"] = Reply(410, b"gone", {"Content-Type": "text/html"})
