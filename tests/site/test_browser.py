@@ -351,6 +351,31 @@ def test_search_page_without_javascript_says_it_needs_it(browser, base_url: str)
         context.close()
 
 
+def test_every_page_but_search_reads_the_same_without_javascript(browser, open_page,
+                                                                base_url: str) -> None:
+    """What the accessibility statement promises: with scripts off, every page type shows
+    the same content (the not-found page only lacks its suggested search)."""
+    scripted = open_page(1280)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280,
+                                                                       "height": 900})
+    try:
+        plain = context.new_page()
+        for name, path in PAGES.items():
+            if name == "search":
+                continue  # says it needs JavaScript: test_search_page_without_javascript…
+            scripted.goto(base_url + path)
+            plain.goto(base_url + path)
+            with_scripts = scripted.locator("main").inner_text()
+            without = plain.locator("main").inner_text()
+            assert plain.locator("h1").count() == 1, name
+            if name == "not-found":
+                assert without and set(without.splitlines()) <= set(with_scripts.splitlines())
+            else:
+                assert without == with_scripts, name
+    finally:
+        context.close()
+
+
 def test_a_thousand_deep_thread_stays_readable_at_320px(open_page, base_url: str) -> None:
     page = open_page(320)
     page.goto(f"{base_url}{DEEP_URL}#comment-deep-{DEEP_LEVELS - 1}")
