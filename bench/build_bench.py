@@ -294,6 +294,20 @@ def ours_command(site: GeneratedSite, output: Path, cache: Path, *,
             "--fatal", "errors", *_json_overrides(overrides)]
 
 
+def one_new_growth(sizes: Sequence[Any]) -> str | None:
+    """How the one-new publish grows with the archive (issue 6 asks that it does not): the
+    largest size's time over the smallest's, and the seconds added per 1,000 posts."""
+    timed = sorted((r.posts, r.figures()["one_new_s"]) for r in sizes
+                   if r.figures().get("one_new_s") is not None)
+    if len(timed) < 2 or not timed[0][1]:
+        return None
+    (small, t_small), (large, t_large) = timed[0], timed[-1]
+    per_thousand = (t_large - t_small) / (large - small) * 1000
+    return (f"one new post + 3 comments, {large:,} posts against {small:,}: "
+            f"{t_large / t_small:.1f}× the time, {per_thousand * 1000:.0f} ms more per 1,000 "
+            "posts (flat would be 1.0×)")
+
+
 def build_stages(cache: Path) -> dict[str, float]:
     """Where the last build into `cache` spent its time (the manifest's stages, as the build's
     log line gives them), by stage; "N pages rendered" is "pages rendered"."""
@@ -566,7 +580,8 @@ def merge_results(previous: Any, bench: BuildBench) -> dict[str, Any]:
     options = {k: (str(v) if isinstance(v, Path) else v)
                for k, v in asdict(bench.options).items()}
     return {"by_size": dict(sorted(merged.items(), key=lambda kv: int(kv[0]))),
-            "last_run": {"options": options, "machine": machine, "errors": bench.errors}}
+            "last_run": {"options": options, "machine": machine, "errors": bench.errors,
+                         "one_new_growth": one_new_growth(bench.sizes)}}
 
 
 def _versions(*packages: str) -> dict[str, str | None]:
@@ -634,6 +649,9 @@ def print_report(bench: BuildBench) -> None:
                         {True: "yes", False: "no", None: "–"}[f["full_equals_incremental"]],
                         _num(f["peak_mb_ours"], "", 0))
     console.print(summary)
+    growth = one_new_growth(bench.sizes)
+    if growth is not None:
+        console.print(growth, highlight=False)
     stages = Table(title="one-new publish (the fastest): seconds per stage (the build's own "
                          "marks)")
     stages.add_column("stage")
