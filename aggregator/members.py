@@ -272,14 +272,34 @@ def add_members(path: str | Path, entries: list[dict[str, Any]], *,
     bad entry never reaches the registry. Returns the members as loaded from the new file.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else "members:\n"
+    members: list[Member] = []
+
+    def check(text: str) -> None:
+        members[:] = parse_members(text, path=str(path), sectors=sectors, regions=regions)
+
+    append_entries(path, "members", entries, check)
+    return members
+
+
+def append_entries(path: Path, key: str, entries: list[dict[str, Any]],
+                   check: Callable[[str], object]) -> str:
+    """Append entries to the block list under `key` in a YAML file (the registry, the takedown
+    list), every other byte kept: comments, quotes, order, long lines. `check` is given the
+    new text and raises if it is not valid; only then does it replace the old file
+    (atomically). A file in another shape (a flow list, `key` not last) is written again
+    whole by ruamel, its entries as they were (a comment on a flow list's line may go).
+    Returns the new text."""
+    text = path.read_text(encoding="utf-8") if path.exists() else f"{key}:\n"
     yaml = YAML(typ="rt")
-    data = yaml.load(text) or {}
-    items = data.get("members") if isinstance(data, Mapping) else None
-    keys = list(data) if isinstance(data, Mapping) else []
+    yaml.preserve_quotes = True  # for the file written again whole (below)
+    data = yaml.load(text) if text.strip() else None
+    if data is not None and not isinstance(data, Mapping):
+        raise ConfigError(f"not a mapping with '{key}:'", path=str(path))
+    items = data.get(key) if data is not None else None
+    keys = list(data) if data is not None else []
     block = (items is not None and len(items) > 0 and hasattr(items, "fa")
-             and not items.fa.flow_style() and bool(keys) and keys[-1] == "members")
-    if items is None and text.rstrip().endswith("members:"):
+             and not items.fa.flow_style() and bool(keys) and keys[-1] == key)
+    if items is None and text.rstrip().endswith(f"{key}:"):
         block, items = True, []
     if block:
         indent = 2
@@ -287,18 +307,20 @@ def add_members(path: str | Path, entries: list[dict[str, Any]], *,
             first_line = text.splitlines()[_line_of(items, 0) - 1]  # type: ignore[operator]
             indent = len(first_line) - len(first_line.lstrip(" "))
         new_text = text.rstrip("\n") + "\n" + _render_items(entries, indent)
+    elif data is None or key not in data:  # comments only, or other keys: the list added last
+        new_text = (text.rstrip("\n") + "\n" if text.strip() else "") + f"{key}:\n" \
+            + _render_items(entries, 2)
     else:
         import io
 
-        data = data if isinstance(data, Mapping) else {}
-        current = list(data.get("members") or [])
         yaml.indent(mapping=2, sequence=4, offset=2)
+        yaml.width = 4096
         out = io.StringIO()
-        yaml.dump({**data, "members": current + entries}, out)
+        yaml.dump({**data, key: list(data.get(key) or []) + entries}, out)
         new_text = out.getvalue()
-    members = parse_members(new_text, path=str(path), sectors=sectors, regions=regions)
+    check(new_text)
     write_atomic(path, new_text)
-    return members
+    return new_text
 
 
 def remove_member(path: str | Path, member_id: str, *,

@@ -14,18 +14,13 @@ import argparse
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from io import StringIO
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
-
-from aggregator.atomic import write_atomic
 from aggregator.comment_files import COMMENTS_DIR
 from aggregator.errors import AggregatorError, ConfigError
-from aggregator.members import normalise_feed_url
+from aggregator.members import append_entries, normalise_feed_url
 from aggregator.settings import Settings, load_settings, takedowns_path
 from aggregator.slugs import is_slug
 from aggregator.takedowns import (
@@ -35,6 +30,7 @@ from aggregator.takedowns import (
     comment_address,
     comment_names,
     load_takedowns,
+    parse_takedowns,
     remove_taken_down,
 )
 from aggregator.write import read_metadata
@@ -158,32 +154,14 @@ def entry_for(found: Found, reason: str) -> Takedown:
 
 
 def append_entry(path: Path, entry: Takedown) -> None:
-    """Add `entry` at the end of the list in `path` (made if missing), keeping the rest of
-    the file as it is, comments included."""
-    yaml = YAML(typ="rt")
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        data = yaml.load(text) if text.strip() else None
-    except (OSError, UnicodeDecodeError, YAMLError) as exc:
-        raise ConfigError(f"cannot read the takedown list: {exc}", path=str(path)) from exc
-    if data is None:
-        data = CommentedMap()
-    if not isinstance(data, CommentedMap):
-        raise ConfigError("the takedown list must be a mapping with 'takedowns:'",
-                          path=str(path))
-    items = data.get("takedowns")
-    if items is None:
-        items = data["takedowns"] = CommentedSeq()
-    item = CommentedMap(member=entry.member)
+    """Add `entry` at the end of the list in `path` (made if missing), every other byte of
+    the file kept (comments, quotes, long lines); the new list is read back whole first."""
+    item: dict[str, str] = {"member": entry.member}
     for key, value in (("url", entry.url), ("guid", entry.guid), ("comment", entry.comment)):
         if value:
             item[key] = value
     item["reason"] = entry.reason
-    items.append(item)
-    out = StringIO()
-    yaml.dump(data, out)
-    write_atomic(path, out.getvalue())
+    append_entries(path, "takedowns", [item], partial(parse_takedowns, path=path))
 
 
 def _listed(listed: Takedowns, name: str, member: str | None = None) -> bool:
@@ -241,7 +219,6 @@ def cmd_takedown(args: argparse.Namespace) -> int:
                 print(f"already in {listing}")
             else:
                 append_entry(listing, entry)
-                load_takedowns(listing)  # what was written reads back as a valid list
                 print(f"{listing}: the {'comment' if entry.comment else 'post'} is listed "
                       f"(member {entry.member})")
             removed = remove_taken_down(content, Takedowns([entry]))

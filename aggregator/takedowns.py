@@ -131,8 +131,17 @@ def load_takedowns(path: Path) -> Takedowns:
     if not path.exists():
         return Takedowns()
     try:
-        data = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the takedown list: {exc}", path=str(path)) from exc
+    return parse_takedowns(text, path)
+
+
+def parse_takedowns(text: str, path: Path) -> Takedowns:
+    """The list in `text` (the file at `path`); ConfigError names the file and line at fault."""
+    try:
+        data = YAML(typ="rt").load(text)
+    except YAMLError as exc:
         raise ConfigError(f"cannot read the takedown list: {exc}", path=str(path)) from exc
     items = (data or {}).get("takedowns") if isinstance(data, dict) else None
     if items is None:

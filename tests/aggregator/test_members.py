@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ConfigError
-from aggregator.members import add_members, load_members, parse_members, remove_member
+from aggregator.members import (
+    add_members,
+    append_entries,
+    load_members,
+    parse_members,
+    remove_member,
+)
 
 SECTORS = {"local-government": "Local government", "health-and-care": "Health and care"}
 REGIONS = {"london": "London"}
@@ -171,3 +177,34 @@ def test_remove_member_names_the_file_for_an_unknown_id(tmp_path: Path) -> None:
         remove_member(path, "dee")
     assert str(path) in str(raised.value)
     assert path.read_text(encoding="utf-8") == REGISTRY_WITH_NOTES
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("", "items:\n  - a: x\n"),
+    ("# Only notes so far.\n", "# Only notes so far.\nitems:\n  - a: x\n"),
+    ("# Notes.\nitems:\n  - a: \"quoted, and longer than any line of YAML is folded at by "
+     "default\"\n", "# Notes.\nitems:\n  - a: \"quoted, and longer than any line of YAML is "
+     "folded at by default\"\n  - a: x\n"),
+    ("items: [{a: 'y'}]\nother: 1\n",  # a flow list: written again, its entries as they were
+     "items:\n  - {a: 'y'}\n  - a: x\nother: 1\n"),
+])
+def test_append_entries_keeps_the_file_as_it_was(tmp_path: Path, before: str,
+                                                 after: str) -> None:
+    path = tmp_path / "list.yaml"
+    if before:
+        path.write_text(before, encoding="utf-8")
+    seen: list[str] = []
+    assert append_entries(path, "items", [{"a": "x"}], seen.append) == after
+    assert seen == [after] and path.read_text(encoding="utf-8") == after
+
+
+def test_append_entries_writes_nothing_the_check_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("items:\n  - a: y\n", encoding="utf-8")
+
+    def refuse(text: str) -> None:
+        raise ConfigError("no", path=str(path))
+
+    with pytest.raises(ConfigError):
+        append_entries(path, "items", [{"a": "x"}], refuse)
+    assert path.read_text(encoding="utf-8") == "items:\n  - a: y\n"

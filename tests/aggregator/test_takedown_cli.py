@@ -82,16 +82,18 @@ def test_a_comment_taken_down_by_its_link_on_the_site_stays_down(
 def test_a_post_taken_down_by_its_page_keeps_the_list_s_other_entries_and_comments(
         net: Network) -> None:
     listing = net.root / "takedowns.yaml"
-    listing.write_text("# Reviewed by the editors: see CONTRIBUTING.\ntakedowns:\n"
-                       "  - member: bob  # an older request\n"
-                       "    guid: https://bob.example/?p=7\n    reason: Asked by Bob\n",
-                       encoding="utf-8")
+    before = ("# Reviewed by the editors: see CONTRIBUTING.\ntakedowns:\n"
+              "  - member: bob  # an older request\n"
+              "    guid: \"https://bob.example/?p=7\"\n"
+              "    reason: Asked by Bob, whose blog has a very long address indeed, longer "
+              "than a line of eighty characters\n")
+    listing.write_text(before, encoding="utf-8")
     assert takedown(net, f"{SITE}/2026/03/ann-why-we-stopped-writing-pdfs/index.html",
                     "--reason", "Asked by the author") == 0
     assert not (net.content / PDFS).exists()
     assert not (net.content / "comments/ann-why-we-stopped-writing-pdfs").exists()
     text = listing.read_text(encoding="utf-8")
-    assert text.startswith("# Reviewed by the editors") and "# an older request" in text
+    assert text.startswith(before)  # every byte kept: quotes, comments, the long line
     entries = load_takedowns(listing).items
     base = net.server.url("").rstrip("/")
     assert [(e.member, e.url, e.guid) for e in entries] == [
