@@ -326,9 +326,10 @@ def append_entries(path: Path, key: str, entries: list[dict[str, Any]],
 def remove_member(path: str | Path, member_id: str, *,
                   sectors: Mapping[str, str] | None = None,
                   regions: Mapping[str, str] | None = None) -> str:
-    """Take a member's entry out of the registry, every other line kept as it was (comments
-    too, those above the next entry included); the new file is validated whole before it
-    replaces the old one. Returns the removed lines; ConfigError if no entry has that id."""
+    """Take a member's entry out of the registry, with the notes right above it (comment
+    lines with no blank line between) and the blank line that set it apart; every other line
+    stays as it was. The new file is validated whole before it replaces the old one. Returns
+    the removed lines; ConfigError if no entry has that id."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     members = parse_members(text, path=str(path), sectors=sectors, regions=regions)
@@ -346,6 +347,19 @@ def remove_member(path: str | Path, member_id: str, *,
     if not lines[start].lstrip().startswith("-"):  # a flow-style list: not ours to cut
         raise ConfigError("members: is not a block list (one '- ' entry per member); remove "
                           f"{member_id!r} by hand", path=str(path))
+    dash = len(lines[start]) - len(lines[start].lstrip(" "))
+    while start > 0 and lines[start - 1].lstrip().startswith("#") \
+            and len(lines[start - 1]) - len(lines[start - 1].lstrip(" ")) == dash:
+        start -= 1  # the notes right above the entry (no blank line between) are about it
+    before = lines[start - 1] if start else ""
+    if (end == len(lines) or not lines[end].strip()) and (
+            not before.strip() or before.rstrip().endswith(":")):
+        # the blank line that set the entry apart goes with it: one after it, else (last
+        # entry) one before it
+        if end < len(lines):
+            end += 1
+        elif start and not before.strip():
+            start -= 1
     new_text = "".join(lines[:start] + lines[end:])
     parse_members(new_text, path=str(path), sectors=sectors, regions=regions)
     write_atomic(path, new_text)

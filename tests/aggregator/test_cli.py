@@ -98,7 +98,7 @@ def test_a_member_leaves_with_or_without_their_posts(
     assert main([*settings, "remove-member", *paths, "ann", "--with-posts"]) == 0
     assert "removed 1 post(s) of ann" in capsys.readouterr().out
     assert registry.read_text() == before.replace(
-        f"  - name: Ann\n    id: ann\n    feed: {server.url('/ann')}\n", "")
+        f"  - name: Ann\n    id: ann\n    feed: {server.url('/ann')}\n\n", "")
     assert not (posts / "ann").exists() and not thread.exists()
     assert len(list((posts / "bea").rglob("*.md"))) == 1
 

@@ -152,16 +152,17 @@ members:
 
 
 @pytest.mark.parametrize(("member", "gone"), [
-    ("ann", "  - name: Ann Example\n    id: ann\n    feed: https://ann.example/feed/\n"
-            "    content: full   # she asked\n"),
-    ("bea", "  - name: Bea Example\n    id: bea\n    feed: https://bea.example/feed/\n"
-            "    skip_topics: [personal]\n"),
-    ("cy", "  - name: Cy Example\n    id: cy\n    feed: https://cy.example/feed/\n"),
+    ("ann", "  # WordPress, full posts.\n  - name: Ann Example\n    id: ann\n"
+            "    feed: https://ann.example/feed/\n    content: full   # she asked\n\n"),
+    ("bea", "  # Blogger, her personal posts left out.\n  - name: Bea Example\n    id: bea\n"
+            "    feed: https://bea.example/feed/\n    skip_topics: [personal]\n\n"),
+    ("cy", "\n  # The last one.\n  - name: Cy Example\n    id: cy\n"
+           "    feed: https://cy.example/feed/\n"),
 ])
 def test_remove_member_takes_out_its_entry_and_nothing_else(tmp_path: Path, member: str,
                                                             gone: str) -> None:
-    """Every other line stays as it was: the notes above each entry (the one above the next
-    entry included), blank lines and end-of-line comments."""
+    """The entry goes with the notes right above it and the blank line that set it apart;
+    every other line stays as it was (the other entries' notes, end-of-line comments)."""
     path = tmp_path / "members.yaml"
     path.write_text(REGISTRY_WITH_NOTES, encoding="utf-8")
     assert remove_member(path, member) == gone
