@@ -616,8 +616,9 @@ class FetchRun:
         present = {post.guid for post in posts}
         # Oldest first, so that when two posts want the same slug the older one keeps it.
         for post in sorted(posts, key=lambda p: (p.date, p.guid)):
-            if takedowns is not None and takedowns.covers(member.id, guid=post.guid,
-                                                          url=post.original_url):
+            if takedowns is not None and takedowns.covers(
+                    member.id, guid=post.guid, url=post.original_url, title=post.title,
+                    date=post.date):
                 continue
             known = index.get(member.id, post.guid)
             was = index.moved(post, present) if known is None or not known.exists() else None

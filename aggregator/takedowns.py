@@ -9,6 +9,8 @@ stay, as the thread's own). The list is reviewed in git like the registry:
     takedowns:
       - member: dave-briggs
         url: https://example.org/2026/03/the-post/   # or `guid:` — either identifies it
+        title: The post                              # with `date:` (optional): the post
+        date: '2026-03-01 09:30:00+00:00'            # however its blog moves
         reason: Asked by the author, 2026-11-20
       - member: dave-briggs                          # the member whose post it is on
         comment: https://network.example/2026/03/dave-briggs-the-post/#comment-45-1a2b3c4d
@@ -25,6 +27,7 @@ import logging
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -33,17 +36,18 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from aggregator.comment_files import comment_slug, thread_dir
+from aggregator.dates import as_utc
 from aggregator.errors import ConfigError
 from aggregator.members import is_http_url, normalise_feed_url
 from aggregator.slugs import is_slug
-from aggregator.write import read_metadata
+from aggregator.write import MOVED_WITHIN, read_metadata, title_key
 
 if TYPE_CHECKING:
     from aggregator.comments import Comment
 
 logger = logging.getLogger(__name__)
 
-_KEYS = frozenset({"member", "url", "guid", "comment", "reason"})
+_KEYS = frozenset({"member", "url", "guid", "title", "date", "comment", "reason"})
 COMMENT_ANCHOR = "comment-"  # the theme's id for a comment: comment-<its slug>
 
 
@@ -54,6 +58,8 @@ class Takedown:
     guid: str | None
     reason: str
     comment: str | None = None  # a comment's link, address on the blog, or slug
+    title: str | None = None  # with `date`: the post however its blog moves (write.moved)
+    date: datetime | None = None
 
 
 def comment_address(url: str) -> str:
@@ -84,6 +90,11 @@ class Takedowns:
         self.items = tuple(items)
         self._guids = {(t.member, t.guid) for t in self.items if t.guid}
         self._urls = {(t.member, normalise_feed_url(t.url)) for t in self.items if t.url}
+        self._titles: dict[tuple[str, str], list[datetime]] = {}
+        for item in self.items:
+            if item.title and item.date is not None:
+                self._titles.setdefault((item.member, title_key(item.title)), []).append(
+                    item.date)
         self._comment_slugs: set[tuple[str, str]] = set()
         self._comment_urls: set[tuple[str, str]] = set()
         for item in self.items:
@@ -93,9 +104,19 @@ class Takedowns:
             if address:
                 self._comment_urls.add((item.member, address))
 
-    def covers(self, member_id: str, *, guid: str | None, url: str | None) -> bool:
-        return ((member_id, guid) in self._guids
-                or (url is not None and (member_id, normalise_feed_url(url)) in self._urls))
+    def covers(self, member_id: str, *, guid: str | None, url: str | None,
+               title: str | None = None, date: datetime | None = None) -> bool:
+        """Is this post listed: by its guid or address, or (an entry with a title and date,
+        as `aggregator takedown` writes) by its title and a date within MOVED_WITHIN, so that
+        a blog that moves (new guids, new addresses) does not bring it back?"""
+        if (member_id, guid) in self._guids or (
+                url is not None and (member_id, normalise_feed_url(url)) in self._urls):
+            return True
+        if not title or date is None or not self._titles:
+            return False
+        when = as_utc(date)
+        return any(abs(when - listed) <= MOVED_WITHIN
+                   for listed in self._titles.get((member_id, title_key(title)), ()))
 
     def covers_comment(self, member_id: str, *, slug: str, url: str | None) -> bool:
         """Is this comment (on one of `member_id`'s posts) listed, by its slug or address?"""
@@ -155,8 +176,8 @@ def parse_takedowns(text: str, path: Path) -> Takedowns:
             raise ConfigError("each takedown must be a mapping", path=str(path), line=line)
         unknown = sorted(set(map(str, item)) - _KEYS)
         if unknown:
-            raise ConfigError(f"unknown key(s) {', '.join(unknown)} (known: guid, member, "
-                              "reason, url)", path=str(path), line=line)
+            raise ConfigError(f"unknown key(s) {', '.join(unknown)} (known: "
+                              f"{', '.join(sorted(_KEYS))})", path=str(path), line=line)
         member, url, guid = item.get("member"), item.get("url"), item.get("guid")
         comment = item.get("comment")
         if not isinstance(member, str) or not member:
@@ -174,10 +195,31 @@ def parse_takedowns(text: str, path: Path) -> Takedowns:
         elif not url and not guid:
             raise ConfigError("a takedown needs the post's 'url' or 'guid' (or a comment's "
                               "'comment')", path=str(path), line=line, member=member)
+        title, date = item.get("title"), _date(item.get("date"))
+        if (title is not None or item.get("date") is not None) and (
+                not isinstance(title, str) or not title.strip() or date is None
+                or comment is not None):
+            raise ConfigError("a post's 'title' and 'date' go together, the date as its file "
+                              "has it ('2026-03-01 09:30:00+00:00'), and name no comment",
+                              path=str(path), line=line, member=member)
         result.append(Takedown(member, str(url) if url else None, str(guid) if guid else None,
                                str(item.get("reason") or ""),
-                               comment.strip() if isinstance(comment, str) else None))
+                               comment.strip() if isinstance(comment, str) else None,
+                               title.strip() if isinstance(title, str) else None, date))
     return Takedowns(result)
+
+
+def _date(value: object) -> datetime | None:
+    """A takedown's `date:` (a string as post files write dates, or the timestamp YAML made of
+    one), in UTC; None if missing or not a date."""
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, str):
+        try:
+            return as_utc(datetime.fromisoformat(value.strip()))
+        except ValueError:
+            return None
+    return None
 
 
 def remove_taken_down(content_dir: Path, takedowns: Takedowns) -> list[Path]:
@@ -192,8 +234,8 @@ def remove_taken_down(content_dir: Path, takedowns: Takedowns) -> list[Path]:
             continue
         for path in sorted(folder.glob("*/*.md")):
             meta = read_metadata(path)
-            if not takedowns.covers(member, guid=meta.get("guid"),
-                                    url=meta.get("original_url")):
+            if not takedowns.covers(member, guid=meta.get("guid"), url=meta.get("original_url"),
+                                    title=meta.get("title"), date=_date(meta.get("date"))):
                 continue
             remove_post_files(content_dir, path, meta.get("slug", ""))
             removed.append(path)

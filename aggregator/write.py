@@ -227,7 +227,7 @@ class PostIndex:
         from aggregator.members import normalise_feed_url  # (and YAML): rarely needed here
 
         address = normalise_feed_url(post.original_url) if post.original_url else None
-        title = _title_key(post.title)
+        title = title_key(post.title)
         by_title: Existing | None = None
         for guid, existing in self.by_member.get(post.member_id, {}).items():
             if guid in present or guid != existing.guid:
@@ -236,7 +236,7 @@ class PostIndex:
                     and normalise_feed_url(existing.original_url) == address:
                 return existing if existing.exists() else None
             if by_title is None and title and existing.title is not None \
-                    and _title_key(existing.title) == title and existing.previous is not None \
+                    and title_key(existing.title) == title and existing.previous is not None \
                     and abs(as_utc(existing.previous.date) - post.date) <= MOVED_WITHIN \
                     and existing.exists():
                 by_title = existing
@@ -288,6 +288,6 @@ class PostIndex:
         return slug, path
 
 
-def _title_key(title: str | None) -> str:
+def title_key(title: str | None) -> str:
     """A title as two copies of one post compare: as its file keeps it, case and spaces aside."""
     return one_line(title).casefold() if title else ""

@@ -9,7 +9,7 @@ import pytest
 
 from aggregator.cli import main
 from aggregator.takedowns import load_takedowns
-from tests.aggregator.test_run import DATA, Network, feed_bytes
+from tests.aggregator.test_run import DATA, Network, feed_bytes, moved_feed
 from tests.httpserver import LoopbackServer, Reply
 
 PDFS = "posts/ann/2026/why-we-stopped-writing-pdfs.md"
@@ -99,8 +99,19 @@ def test_a_post_taken_down_by_its_page_keeps_the_list_s_other_entries_and_commen
     assert [(e.member, e.url, e.guid) for e in entries] == [
         ("bob", None, "https://bob.example/?p=7"),
         ("ann", f"{base}/2026/03/why-we-stopped-writing-pdfs/", None)]
+    assert entries[1].title == "Why we stopped writing PDFs"  # so that a move does not
+    assert entries[1].date is not None                       # bring it back (below)
     refetch_everything(net)
     assert not (net.content / PDFS).exists() and (net.content / OPEN_DATA).exists()
+
+    # Ann's blog moves to a new domain: every post under a new guid and address
+    moved = moved_feed(feed_bytes("wordpress.xml", net.server), base,
+                       host="https://ann.example.gov.uk", guids=True)
+    net.server.routes["/wp/feed/"] = Reply(200, moved, {"Content-Type": "application/rss+xml"})
+    refetch_everything(net)
+    assert not (net.content / PDFS).exists()
+    assert sorted(p.name for p in (net.content / "posts").rglob("*.md")) == [
+        "open-data-day-at-the-town-hall.md"]
 
 
 def test_a_dry_run_says_what_would_be_listed_and_removed_and_changes_nothing(
@@ -111,6 +122,7 @@ def test_a_dry_run_says_what_would_be_listed_and_removed_and_changes_nothing(
     out = capsys.readouterr().out
     base = net.server.url("").rstrip("/")
     assert f"    url: {base}/2026/03/why-we-stopped-writing-pdfs/\n" in out
+    assert "    title: Why we stopped writing PDFs\n    date: 2026-03-03 09:00:00+00:00\n" in out
     assert f"would remove {net.content / PDFS}\n" in out
     assert f"would remove {net.content / 'comments/ann-why-we-stopped-writing-pdfs'}\n" in out
     assert net.files() == before and not (net.root / "takedowns.yaml").exists()

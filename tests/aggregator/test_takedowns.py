@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,35 @@ def test_the_listed_comments_files_go_and_their_replies_and_posts_stay(tmp_path:
     assert (thread / "46-bbbbbbbb.md").read_text(encoding="utf-8") == files["46-bbbbbbbb"]
     assert (content / "posts/ann/2026/why.md").exists()
     assert remove_taken_down(content, takedowns) == []  # nothing left to do
+
+
+def test_a_post_listed_with_its_title_and_date_stays_down_when_its_blog_moves(
+        tmp_path: Path) -> None:
+    """`aggregator takedown` writes a post's title and date beside its address: a blog that
+    moves gives the post a new guid and address, and the title and date (within two days,
+    as a moved post is found) still name it."""
+    takedowns = load_takedowns(listing(tmp_path, """\
+  - member: ann
+    url: https://ann.example/2026/03/why/
+    title: Why we stopped writing PDFs
+    date: "2026-03-03 09:00:00+00:00"
+    reason: Asked by the author
+"""))
+    when = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # an hour later: another time zone
+    assert takedowns.covers("ann", guid="tag:new.example,2026:1",
+                            url="https://new.example/blog/why/",
+                            title="why we stopped  writing PDFs", date=when)
+    assert not takedowns.covers("ann", guid="x", url=None, title="Why we stopped writing PDFs",
+                                date=when + timedelta(days=5))  # a later post, same title
+    assert not takedowns.covers("bea", guid="x", url=None, title="Why we stopped writing PDFs",
+                                date=when)
+
+
+@pytest.mark.parametrize("entry", [
+    "    url: https://ann.example/p/\n    title: A post\n",
+    "    url: https://ann.example/p/\n    date: '2026-03-03'\n    title: ''\n",
+    "    url: https://ann.example/p/\n    title: A post\n    date: last Tuesday\n",
+])
+def test_a_title_without_a_good_date_is_refused(tmp_path: Path, entry: str) -> None:
+    with pytest.raises(ConfigError, match="'title' and 'date' go together"):
+        load_takedowns(listing(tmp_path, "  - member: ann\n" + entry))
