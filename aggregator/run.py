@@ -465,10 +465,8 @@ class FetchRun:
         from aggregator.deletions import gone_from_blog, missing_posts
 
         index = self.index()
-        existing = [post for guid, post in index.by_member.get(member.id, {}).items()
-                    if guid == post.guid]
         removed = 0
-        for post in missing_posts(existing, processed.posts, processed.guids):
+        for post in missing_posts(index.posts(member.id), processed.posts, processed.guids):
             status = await gone_from_blog(fetcher, str(post.original_url))
             if status is None:
                 continue

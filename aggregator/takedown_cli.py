@@ -14,7 +14,6 @@ import argparse
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ from aggregator.takedowns import (
     Takedowns,
     comment_address,
     comment_names,
+    date_of,
+    entry_fields,
     load_takedowns,
     parse_takedowns,
     remove_taken_down,
@@ -148,36 +149,21 @@ def entry_for(found: Found, reason: str) -> Takedown:
         return Takedown(found.member, None, None, reason, comment=named)
     meta = read_metadata(found.post)
     # its title and date too: a blog that moves gives the post a new address and guid
-    title, date = meta.get("title"), meta.get("date")
-    dated = {"title": title, "date": date} if title and date else {}
+    title, date = meta.get("title"), date_of(meta.get("date"))
+    dated: dict[str, Any] = {"title": title, "date": date} if title and date else {}
     if meta.get("original_url"):
-        return Takedown(found.member, meta["original_url"], None, reason, **_dated(dated))
+        return Takedown(found.member, meta["original_url"], None, reason, **dated)
     if meta.get("guid"):
-        return Takedown(found.member, None, meta["guid"], reason, **_dated(dated))
+        return Takedown(found.member, None, meta["guid"], reason, **dated)
     raise NotFound(f"{found.post}: the post has neither `Original_url:` nor `Guid:`, so no "
                    "fetch could tell it again; delete the file by hand")
-
-
-def _dated(found: dict[str, str]) -> dict[str, Any]:
-    """A post file's Title and Date, as a Takedown's (the date parsed); {} without both."""
-    try:
-        return {"title": found["title"], "date": datetime.fromisoformat(found["date"])}
-    except (KeyError, ValueError):
-        return {}
 
 
 def append_entry(path: Path, entry: Takedown) -> None:
     """Add `entry` at the end of the list in `path` (made if missing), every other byte of
     the file kept (comments, quotes, long lines); the new list is read back whole first."""
-    item: dict[str, str] = {"member": entry.member}
-    for key, value in (("url", entry.url), ("guid", entry.guid), ("comment", entry.comment),
-                       ("title", entry.title)):
-        if value:
-            item[key] = value
-    if entry.date is not None:
-        item["date"] = entry.date.isoformat(sep=" ")
-    item["reason"] = entry.reason
-    append_entries(path, "takedowns", [item], partial(parse_takedowns, path=path))
+    append_entries(path, "takedowns", [entry_fields(entry)],
+                   partial(parse_takedowns, path=path))
 
 
 def _listed(listed: Takedowns, name: str, member: str | None = None) -> bool:
@@ -199,14 +185,8 @@ def _show(content: Path, listing: Path, link: str, reason: str) -> int:
     found = locate(content, link)
     entry = entry_for(found, reason)
     print(f"would add to {listing}:")
-    print(f"  - member: {entry.member}")
-    for key, value in (("url", entry.url), ("guid", entry.guid), ("comment", entry.comment),
-                       ("title", entry.title)):
-        if value:
-            print(f"    {key}: {value}")
-    if entry.date is not None:
-        print(f"    date: {entry.date.isoformat(sep=' ')}")
-    print(f"    reason: {entry.reason}")
+    for index, (key, value) in enumerate(entry_fields(entry).items()):
+        print(f"  {'- ' if index == 0 else '  '}{key}: {value}")
     doomed = [found.comment] if found.comment is not None else [found.post]
     slug = read_metadata(found.post).get("slug", "")
     if found.comment is None and is_slug(slug) and (content / COMMENTS_DIR / slug).is_dir():

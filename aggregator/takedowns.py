@@ -40,7 +40,7 @@ from aggregator.dates import as_utc
 from aggregator.errors import ConfigError
 from aggregator.members import is_http_url, normalise_feed_url
 from aggregator.slugs import is_slug
-from aggregator.write import MOVED_WITHIN, read_metadata, title_key
+from aggregator.write import MOVED_WITHIN, parse_date, read_metadata, title_key
 
 if TYPE_CHECKING:
     from aggregator.comments import Comment
@@ -195,7 +195,7 @@ def parse_takedowns(text: str, path: Path) -> Takedowns:
         elif not url and not guid:
             raise ConfigError("a takedown needs the post's 'url' or 'guid' (or a comment's "
                               "'comment')", path=str(path), line=line, member=member)
-        title, date = item.get("title"), _date(item.get("date"))
+        title, date = item.get("title"), date_of(item.get("date"))
         if (title is not None or item.get("date") is not None) and (
                 not isinstance(title, str) or not title.strip() or date is None
                 or comment is not None):
@@ -209,17 +209,26 @@ def parse_takedowns(text: str, path: Path) -> Takedowns:
     return Takedowns(result)
 
 
-def _date(value: object) -> datetime | None:
-    """A takedown's `date:` (a string as post files write dates, or the timestamp YAML made of
-    one), in UTC; None if missing or not a date."""
+def date_of(value: object) -> datetime | None:
+    """A takedown's `date:` or a post file's `Date:` (a string as post files write dates, or
+    the timestamp YAML made of one), in UTC; None if missing or not a date."""
     if isinstance(value, datetime):
         return as_utc(value)
-    if isinstance(value, str):
-        try:
-            return as_utc(datetime.fromisoformat(value.strip()))
-        except ValueError:
-            return None
-    return None
+    found = parse_date(value.strip()) if isinstance(value, str) else None
+    return as_utc(found) if found is not None else None
+
+
+def entry_fields(entry: Takedown) -> dict[str, str]:
+    """An entry as the list writes it, keys in order: the post or comment, then the reason."""
+    fields = {"member": entry.member}
+    for key, value in (("url", entry.url), ("guid", entry.guid), ("comment", entry.comment),
+                       ("title", entry.title)):
+        if value:
+            fields[key] = value
+    if entry.date is not None:
+        fields["date"] = entry.date.isoformat(sep=" ")
+    fields["reason"] = entry.reason
+    return fields
 
 
 def remove_taken_down(content_dir: Path, takedowns: Takedowns) -> list[Path]:
@@ -235,7 +244,7 @@ def remove_taken_down(content_dir: Path, takedowns: Takedowns) -> list[Path]:
         for path in sorted(folder.glob("*/*.md")):
             meta = read_metadata(path)
             if not takedowns.covers(member, guid=meta.get("guid"), url=meta.get("original_url"),
-                                    title=meta.get("title"), date=_date(meta.get("date"))):
+                                    title=meta.get("title"), date=date_of(meta.get("date"))):
                 continue
             remove_post_files(content_dir, path, meta.get("slug", ""))
             removed.append(path)

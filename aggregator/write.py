@@ -112,7 +112,7 @@ class Existing:
         return os.path.exists(self.path)
 
 
-def _parse_date(text: str | None) -> datetime | None:
+def parse_date(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
@@ -199,8 +199,8 @@ class PostIndex:
                 if row is None:
                     continue
                 fresh.append(row)
-            date = _parse_date(row.date)
-            previous = Previous(date, _parse_date(row.modified)) if date else None
+            date = parse_date(row.date)
+            previous = Previous(date, parse_date(row.modified)) if date else None
             index.add(Existing(path, row.slug, row.member_id, previous, row.guid, row.title,
                                row.original_url), row.guid)
         if cache is not None:
@@ -216,6 +216,11 @@ class PostIndex:
     def get(self, member_id: str, guid: str) -> Existing | None:
         return self.by_member.get(member_id, {}).get(guid)
 
+    def posts(self, member_id: str) -> list[Existing]:
+        """The member's posts, each once, under the guid its file has now (`take_over` leaves
+        no other)."""
+        return list(self.by_member.get(member_id, {}).values())
+
     def moved(self, post: Post, present: set[str]) -> Existing | None:
         """The member's post that `post`, under a guid not seen before, already is: one whose
         own guid the feed no longer carries (`present`: the guids it does) and with the same
@@ -229,9 +234,9 @@ class PostIndex:
         address = normalise_feed_url(post.original_url) if post.original_url else None
         title = title_key(post.title)
         by_title: Existing | None = None
-        for guid, existing in self.by_member.get(post.member_id, {}).items():
-            if guid in present or guid != existing.guid:
-                continue  # still in the feed: another post; or a guid already taken over
+        for existing in self.posts(post.member_id):
+            if existing.guid in present:
+                continue  # still in the feed: another post
             if address and existing.original_url \
                     and normalise_feed_url(existing.original_url) == address:
                 return existing if existing.exists() else None
