@@ -91,13 +91,12 @@ class Takedowns:
         self._guids = {(t.member, t.guid) for t in self.items if t.guid}
         self._urls = {(t.member, normalise_feed_url(t.url)) for t in self.items if t.url}
         self._titles: dict[tuple[str, str], list[datetime]] = {}
+        self._comment_slugs: set[tuple[str, str]] = set()
+        self._comment_urls: set[tuple[str, str]] = set()
         for item in self.items:
             if item.title and item.date is not None:
                 self._titles.setdefault((item.member, title_key(item.title)), []).append(
                     item.date)
-        self._comment_slugs: set[tuple[str, str]] = set()
-        self._comment_urls: set[tuple[str, str]] = set()
-        for item in self.items:
             slug, address = comment_names(item.comment) if item.comment else (None, None)
             if slug:
                 self._comment_slugs.add((item.member, slug))
@@ -233,22 +232,26 @@ def entry_fields(entry: Takedown) -> dict[str, str]:
 
 def remove_taken_down(content_dir: Path, takedowns: Takedowns) -> list[Path]:
     """Delete the files (and comment threads) of listed posts, and the files of listed
-    comments, still on disk."""
+    comments, still on disk: each listed member's post files are read once."""
     removed: list[Path] = []
-    for member in sorted(takedowns.comment_members()):
-        removed.extend(_remove_comments(content_dir, member, takedowns))
-    for member in sorted(takedowns.members()):
+    posts, comments = takedowns.members(), takedowns.comment_members()
+    for member in sorted(posts | comments):
         folder = content_dir / "posts" / member
         if not folder.is_dir():
             continue
+        by_address = takedowns.names_addresses(member)  # else the files' names say it all
         for path in sorted(folder.glob("*/*.md")):
             meta = read_metadata(path)
-            if not takedowns.covers(member, guid=meta.get("guid"), url=meta.get("original_url"),
-                                    title=meta.get("title"), date=date_of(meta.get("date"))):
-                continue
-            remove_post_files(content_dir, path, meta.get("slug", ""))
-            removed.append(path)
-            logger.warning("%s: taken down (listed in the takedown list)", path)
+            slug = meta.get("slug", "")
+            if member in posts and takedowns.covers(
+                    member, guid=meta.get("guid"), url=meta.get("original_url"),
+                    title=meta.get("title"), date=date_of(meta.get("date"))):
+                remove_post_files(content_dir, path, slug)
+                removed.append(path)
+                logger.warning("%s: taken down (listed in the takedown list)", path)
+            elif member in comments and is_slug(slug):
+                removed.extend(_remove_comments(thread_dir(content_dir, slug), member,
+                                                takedowns, by_address=by_address))
     return removed
 
 
@@ -259,28 +262,20 @@ def remove_post_files(content_dir: Path, path: Path, slug: str) -> None:
         shutil.rmtree(thread)
 
 
-def _remove_comments(content_dir: Path, member: str, takedowns: Takedowns) -> list[Path]:
-    """Delete the listed comments' files on `member`'s posts (each thread is the folder named
-    after its post's slug; a comment is matched by its file's name, or by its
-    `Original_url:`). Their replies' files are left as they are: the site shows a reply
-    whose parent is gone as the thread's own, and the next fetch of the thread writes it so."""
+def _remove_comments(thread: Path, member: str, takedowns: Takedowns, *,
+                     by_address: bool) -> list[Path]:
+    """Delete the listed comments' files in one thread of `member`'s (matched by the file's
+    name, or, `by_address`, by its `Original_url:`). Their replies' files are left as they
+    are: the site shows a reply whose parent is gone as the thread's own, and the next fetch
+    of the thread writes it so."""
     removed: list[Path] = []
-    folder = content_dir / "posts" / member
-    if not folder.is_dir():
+    if not thread.is_dir():
         return removed
-    by_address = takedowns.names_addresses(member)  # else the files' names say it all
-    for post in sorted(folder.glob("*/*.md")):
-        slug = read_metadata(post).get("slug", "")
-        if not is_slug(slug):
+    for path in sorted(thread.glob("*.md")):
+        address = read_metadata(path).get("original_url") if by_address else None
+        if not takedowns.covers_comment(member, slug=path.stem, url=address):
             continue
-        thread = thread_dir(content_dir, slug)
-        if not thread.is_dir():
-            continue
-        for path in sorted(thread.glob("*.md")):
-            address = read_metadata(path).get("original_url") if by_address else None
-            if not takedowns.covers_comment(member, slug=path.stem, url=address):
-                continue
-            path.unlink()
-            removed.append(path)
-            logger.warning("%s: taken down (listed in the takedown list)", path)
+        path.unlink()
+        removed.append(path)
+        logger.warning("%s: taken down (listed in the takedown list)", path)
     return removed
