@@ -440,7 +440,8 @@ class FetchRun:
             return None
         await permit.take()
         processed = await self._process(member, fetched, url)
-        written = await self._write(member, processed.posts, state, url=url)
+        written = await self._write(member, processed.posts, state, url=url,
+                                    present=processed.guids)
         result.deleted = await self._follow_deletions(member, fetcher, processed, state)
         new = sum(1 for w in written if w.new)
         updated = sum(1 for w in written if w.changed and not w.new)
@@ -602,16 +603,16 @@ class FetchRun:
         return self._executor
 
     async def _write(self, member: Member, posts: list[Post], state: State, *,
-                     url: str) -> list[_Written]:
+                     url: str, present: frozenset[str]) -> list[_Written]:
         """Give each post its slug and path (here: the index is the run's), then have a worker
-        render and write the files."""
+        render and write the files. `present`: the guids of every entry of the feed, those a
+        topic filter leaves out too (a post of ours under one of them has not moved)."""
         index = self.index()
         takedowns = self.takedowns if self.takedowns is not None and self.takedowns.items \
             else None
         items: list[tuple[Post, str, str]] = []
         new: list[bool] = []
         moved: list[bool] = []
-        present = {post.guid for post in posts}
         # Oldest first, so that when two posts want the same slug the older one keeps it.
         for post in sorted(posts, key=lambda p: (p.date, p.guid)):
             if takedowns is not None and takedowns.covers(

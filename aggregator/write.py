@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -221,7 +221,7 @@ class PostIndex:
         no other)."""
         return list(self.by_member.get(member_id, {}).values())
 
-    def moved(self, post: Post, present: set[str]) -> Existing | None:
+    def moved(self, post: Post, present: Collection[str]) -> Existing | None:
         """The member's post that `post`, under a guid not seen before, already is: one whose
         own guid the feed no longer carries (`present`: the guids it does) and with the same
         address on the blog, or else the same title and a date within MOVED_WITHIN. A blog
