@@ -172,7 +172,10 @@ def _build(output: Path, name: str, pages: Sequence[str] | None, run: Runner) ->
     final = output / _bundle(name)
     new = final.with_name(f"{_TEMPORARY}{final.name}")
     shutil.rmtree(new, ignore_errors=True)
-    arguments = ["--site", str(output), "--output-subdir", new.relative_to(output).as_posix()]
+    # --quiet: errors and warnings only (a publish's log had 25 lines of Pagefind's progress a
+    # bundle, every hour; what it built is our summary line)
+    arguments = ["--quiet", "--site", str(output), "--output-subdir",
+                 new.relative_to(output).as_posix()]
     if pages is not None:
         arguments += ["--glob", _glob(pages)]
     run(arguments)

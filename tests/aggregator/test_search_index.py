@@ -159,3 +159,17 @@ def test_leftovers_of_a_killed_run_go_and_a_failure_names_the_bundle(
 def test_a_missing_output_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SearchIndexError, match="no built site"):
         index_site(tmp_path / "missing", tmp_path / "search.cache")
+
+
+def test_a_run_prints_pagefinds_errors_but_not_its_progress(
+        output: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A publish's log (cron's, every hour) gets our summary line, not 25 lines of Pagefind's
+    progress per bundle; what goes wrong is still shown."""
+    index_site(output, tmp_path / "search.cache")
+    printed = "".join(capfd.readouterr())
+    assert "Indexed" not in printed and "Walking source directory" not in printed
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SearchIndexError, match="failed"):
+        run_pagefind(["--quiet", "--site", str(empty), "--output-subdir", "x"])
+    assert "not able to build an index" in "".join(capfd.readouterr())
