@@ -74,7 +74,7 @@ def summary_table(report: RunReport) -> Table:
 
     def remarkable(result: MemberResult) -> bool:
         return bool(result.error or result.warning or result.redirect or result.deleted
-                    or result.moved)
+                    or result.moved or result.repeats)
 
     # A first run over a large network fetches everyone: a thousand rows saying "fetched" tell
     # nobody anything (and take rich half a second to draw), so past a point they are counted.
@@ -96,6 +96,9 @@ def summary_table(report: RunReport) -> Table:
             notes.append(f"moved permanently to {result.redirect}: update members.yaml")
         if result.left_out:
             notes.append(f"{result.left_out} post(s) outside its topics left out")
+        if result.repeats:
+            notes.append(f"{result.repeats} post(s) already here from another member's blog "
+                         "left out (cross-posts)")
         if result.moved:
             notes.append(f"{result.moved} post(s) at new addresses kept as the same posts")
         if result.deleted:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from aggregator.atomic import remove_stale_temp_files, write_atomic
+from aggregator.crossposts import repeated
 from aggregator.errors import AggregatorError, FeedError, HttpStatusError
 from aggregator.fetch import Fetcher
 from aggregator.models import FetchResult, Member, Post, Previous
@@ -66,6 +67,7 @@ class MemberResult:
     comments: int = 0  # comment files written or removed
     left_out: int = 0  # entries outside the member's topics, not written
     moved: int = 0  # posts found under new guids (a blog that moved), kept as they were
+    repeats: int = 0  # new posts repeating another member's (crossposts.py), not written
     deleted: int = 0  # posts the blog deleted, removed here too (deletions.py)
     error: str | None = None
     warning: str | None = None
@@ -440,8 +442,8 @@ class FetchRun:
             return None
         await permit.take()
         processed = await self._process(member, fetched, url)
-        written = await self._write(member, processed.posts, state, url=url,
-                                    present=processed.guids)
+        written, result.repeats = await self._write(member, processed.posts, state, url=url,
+                                                    present=processed.guids)
         result.deleted = await self._follow_deletions(member, fetcher, processed, state)
         new = sum(1 for w in written if w.new)
         updated = sum(1 for w in written if w.changed and not w.new)
@@ -603,16 +605,19 @@ class FetchRun:
         return self._executor
 
     async def _write(self, member: Member, posts: list[Post], state: State, *,
-                     url: str, present: frozenset[str]) -> list[_Written]:
+                     url: str, present: frozenset[str]) -> tuple[list[_Written], int]:
         """Give each post its slug and path (here: the index is the run's), then have a worker
-        render and write the files. `present`: the guids of every entry of the feed, those a
-        topic filter leaves out too (a post of ours under one of them has not moved)."""
+        render and write the files; with how many new posts repeat another member's
+        (crossposts.py) and are not written. `present`: the guids of every entry of the
+        feed, those a topic filter leaves out too (a post of ours under one of them has not
+        moved)."""
         index = self.index()
         takedowns = self.takedowns if self.takedowns is not None and self.takedowns.items \
             else None
         items: list[tuple[Post, str, str]] = []
         new: list[bool] = []
         moved: list[bool] = []
+        repeats = 0
         # Oldest first, so that when two posts want the same slug the older one keeps it.
         for post in sorted(posts, key=lambda p: (p.date, p.guid)):
             if takedowns is not None and takedowns.covers(
@@ -626,6 +631,14 @@ class FetchRun:
                             member.id, post.original_url or post.guid, was.path)
                 index.take_over(was, post)
                 known = index.get(member.id, post.guid)
+            if was is None and (known is None or not known.exists()):
+                original = repeated(index, post)
+                if original is not None:
+                    logger.info("%s: %s repeats %s's post %s (a cross-post); not written",
+                                member.id, post.original_url or post.guid,
+                                original.member_id, original.path)
+                    repeats += 1
+                    continue
             moved.append(was is not None)
             new.append(known is None or not known.exists())
             slug, path = index.assign(post)
@@ -635,7 +648,7 @@ class FetchRun:
         state.save_post_files([row for row in rows if row is not None])
         return [_Written(post, slug, is_new, row is not None, was_moved)
                 for (post, slug, _), is_new, row, was_moved in zip(items, new, rows, moved,
-                                                                    strict=True)]
+                                                                    strict=True)], repeats
 
     def _record_success(self, feed_state: FeedState, state: State) -> None:
         feed_state.last_success = self.now.timestamp()

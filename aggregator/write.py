@@ -181,6 +181,8 @@ class PostIndex:
         self.by_member: dict[str, dict[str, Existing]] = {}
         self.slugs: dict[str, tuple[str, str]] = {}  # slug → (member, guid)
         self.on_disk: dict[str, int] = {}  # member → how many posts the scan found
+        # title_key → the posts of that title (crossposts.py), made when first asked for
+        self._titles: dict[str, list[Existing]] | None = None
 
     @classmethod
     def scan(cls, posts_dir: Path, *, cache: State | None = None) -> PostIndex:
@@ -212,6 +214,19 @@ class PostIndex:
     def add(self, existing: Existing, guid: str) -> None:
         self.by_member.setdefault(existing.member_id, {})[guid] = existing
         self.slugs[existing.slug] = (existing.member_id, guid)
+        if self._titles is not None and existing.title:
+            self._titles.setdefault(title_key(existing.title), []).append(existing)
+
+    def titled(self, key: str) -> list[Existing]:
+        """The posts whose title has this `title_key`, the files a run just wrote included;
+        some may be stale (taken over or forgotten since): check them with `get`."""
+        if self._titles is None:
+            self._titles = {}
+            for posts in self.by_member.values():
+                for existing in posts.values():
+                    if existing.title:
+                        self._titles.setdefault(title_key(existing.title), []).append(existing)
+        return self._titles.get(key, [])
 
     def get(self, member_id: str, guid: str) -> Existing | None:
         return self.by_member.get(member_id, {}).get(guid)

@@ -1,0 +1,96 @@
+"""Cross-posts: the same writing, published on two members' blogs, is on the site once.
+
+Public-sector writing travels: an officer's post on their own blog is republished by their
+team's blog a few days later (often under a line saying so), or a team post reappears on a
+member's personal blog. A hub that writes both shows the same post twice in its river, in
+search and in its feeds. So a new entry is not written when a post of another member already
+on the site has the same title, is dated within REPEAT_WITHIN of it, and shares most of its
+words (`same_writing`): the site keeps the one it had first, whose page, address and comments
+stay. A post already on the site is never removed for a copy that comes later, and a post of
+the same title with other words (every "Weeknote 12") is a post of its own.
+
+Nothing is recorded: every fetch of the member's feed decides again from the post files (the
+index), so deleting var/ changes nothing, and when the post it repeats goes (deleted on its
+blog, taken down, its member removed with their posts) the copy is written at its blog's next
+fetch, as a post of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from aggregator.dates import as_utc
+from aggregator.models import Post
+from aggregator.write import Existing, PostIndex, title_key
+
+logger = logging.getLogger(__name__)
+
+REPEAT_WITHIN = timedelta(days=30)  # a copy is republished within weeks, not years
+SHARED_MIN = 0.5  # of the shorter text's runs of words that the other has too
+RUN = 4  # words in a run: short enough to survive an edit, long enough to be the writer's
+WORDS_MAX = 400  # the opening of each text is enough to tell, and bounds the cost
+
+# what is not the writer's words in a post file's Markdown: link targets, tags, entities,
+# bare addresses (a copy's links point at its own blog)
+_NOT_WORDS = re.compile(r"\]\([^)]*\)|<[^>]*>|&#?\w+;|https?://\S+")
+_WORD = re.compile(r"\w+")
+
+
+def words(markdown: str) -> tuple[str, ...]:
+    """The text's first WORDS_MAX words, case folded, without markup or addresses."""
+    found = _WORD.findall(_NOT_WORDS.sub(" ", markdown), 0)
+    return tuple(word.casefold() for word in found[:WORDS_MAX])
+
+
+def same_writing(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
+    """Whether two texts (`words`) are one piece of writing: most runs of RUN words of the
+    shorter are in the other. An excerpt (a member shown in summary) is the opening of the
+    whole post; a copy that begins with "First published on…" still shares the rest."""
+    if not first or not second:
+        return False
+    mine, theirs = _runs(first), _runs(second)
+    shorter, longer = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
+    return len(shorter & longer) >= SHARED_MIN * len(shorter)
+
+
+def _runs(text: tuple[str, ...]) -> set[tuple[str, ...]]:
+    if len(text) <= RUN:
+        return {text}
+    return {text[i:i + RUN] for i in range(len(text) - RUN + 1)}
+
+
+def body_of(path: str) -> str | None:
+    """A post file's Markdown body (after its metadata block); None if it cannot be read."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        logger.warning("%s: cannot read to compare with a new post (%s)", path, exc)
+        return None
+    _header, _blank, body = text.partition("\n\n")
+    return body
+
+
+def repeated(index: PostIndex, post: Post) -> Existing | None:
+    """The post of another member, on the site now, that the new `post` repeats; None if
+    `post` is a post of its own."""
+    key = title_key(post.title)
+    if not key:
+        return None
+    mine: tuple[str, ...] | None = None
+    for existing in index.titled(key):
+        if existing.member_id == post.member_id or existing.previous is None \
+                or abs(as_utc(existing.previous.date) - post.date) > REPEAT_WITHIN \
+                or index.get(existing.member_id, existing.guid) is not existing \
+                or not existing.exists():
+            continue
+        body = body_of(existing.path)
+        if body is None:
+            continue
+        if mine is None:
+            mine = words(post.body)
+        if same_writing(mine, words(body)):
+            return existing
+    return None
