@@ -4,10 +4,12 @@ Public-sector writing travels: an officer's post on their own blog is republishe
 team's blog a few days later (often under a line saying so), or a team post reappears on a
 member's personal blog. A hub that writes both shows the same post twice in its river, in
 search and in its feeds. So a new entry is not written when a post of another member already
-on the site has the same title, is dated within REPEAT_WITHIN of it, and shares most of its
-words (`same_writing`): the site keeps the one it had first, whose page, address and comments
-stay. A post already on the site is never removed for a copy that comes later, and a post of
-the same title with other words (every "Weeknote 12") is a post of its own.
+on the site has the same title, is dated the same or up to REPEAT_WITHIN earlier, and shares
+most of its words (`same_writing`): the site keeps the first, whose page, address and
+comments stay. An original that turns up after its copy (its writer joined the network after
+their team's blog) is written: a member's own post is never left out for a later copy, and a
+post already published is never removed. A post of the same title with other words (every
+"Weeknote 12") is a post of its own.
 
 Nothing is recorded: every fetch of the member's feed decides again from the post files (the
 index), so deleting var/ changes nothing, and when the post it repeats goes (deleted on its
@@ -74,15 +76,18 @@ def body_of(path: str) -> str | None:
 
 
 def repeated(index: PostIndex, post: Post) -> Existing | None:
-    """The post of another member, on the site now, that the new `post` repeats; None if
-    `post` is a post of its own."""
+    """The post of another member, on the site now and dated the same or earlier, that the
+    new `post` repeats; None if `post` is a post of its own. An original that turns up after
+    its copy (its writer joined later) is written: a member's own post is never left out for
+    a later copy."""
     key = title_key(post.title)
     if not key:
         return None
     mine: tuple[str, ...] | None = None
     for existing in index.titled(key):
         if existing.member_id == post.member_id or existing.previous is None \
-                or abs(as_utc(existing.previous.date) - post.date) > REPEAT_WITHIN \
+                or not timedelta(0) <= post.date - as_utc(existing.previous.date) \
+                <= REPEAT_WITHIN \
                 or index.get(existing.member_id, existing.guid) is not existing \
                 or not existing.exists():
             continue

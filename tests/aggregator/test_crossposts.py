@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from html import escape
-from pathlib import Path
 
 import pytest
 
@@ -76,7 +75,7 @@ def test_a_copy_with_a_line_in_front_is_the_same_writing() -> None:
     assert not same_writing(words(""), words(ESSAY))
 
 
-def test_a_cross_post_is_on_the_site_once_under_whoever_had_it_first(
+def test_a_later_copy_of_a_post_on_the_site_is_left_out(
         net: Network, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     """Amira's post, republished by her team's blog three days later with a line in front,
     is written once; the team's own posts, and a post of the same title with other words,
@@ -126,3 +125,20 @@ def test_the_copy_is_written_once_the_original_goes_and_dates_apart_are_two_post
     net.server.routes["/jo/feed/"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
     assert net.fetch() == 0
     assert posts(net, "jo") == ["bin-day-done-properly.md"]
+
+
+def test_an_original_that_turns_up_after_its_copy_is_written_all_the_same(
+        net: Network) -> None:  # noqa: F811
+    """Amira joins after her team's blog, which republished her post: hers is written (a
+    member's own post is never left out for a later copy) and the team's published copy
+    stays (a published page is never removed)."""
+    net.register(REGISTRY.replace("  - name: Amira Hussain\n    id: amira\n"
+                                  "    feed: {BASE}/amira/feed/\n    content: full\n", ""))
+    serve(net, "team", item("team", 9, "Bin day, done properly", 5,
+                            f"First published on Amira's blog. {ESSAY}"))
+    serve(net, "jo")
+    assert net.fetch() == 0
+    net.register(REGISTRY)
+    serve(net, "amira", item("amira", 1, "Bin day, done properly", 2, ESSAY))
+    assert net.fetch() == 0
+    assert posts(net, "amira") == posts(net, "team") == ["bin-day-done-properly.md"]
