@@ -11,16 +11,21 @@ their team's blog) is written: a member's own post is never left out for a later
 post already published is never removed. A post of the same title with other words (every
 "Weeknote 12") is a post of its own.
 
+Two blogs that publish it within the same hour are both new in one run: once every feed is
+read, the run removes the later one (`copies_among_fresh`; not yet published, as the build
+comes after), so which stays never depends on which blog answered first.
+
 Nothing is recorded: every fetch of the member's feed decides again from the post files (the
 index), so deleting var/ changes nothing, and when the post it repeats goes (deleted on its
-blog, taken down, its member removed with their posts) the copy is written at its blog's next
-fetch, as a post of its own.
+blog, taken down, its member removed with their posts) the copy is written as a post of its
+own the next time its blog's feed is read anew (it changes, or a forced fetch).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +39,7 @@ REPEAT_WITHIN = timedelta(days=30)  # a copy is republished within weeks, not ye
 SHARED_MIN = 0.5  # of the shorter text's runs of words that the other has too
 RUN = 4  # words in a run: short enough to survive an edit, long enough to be the writer's
 WORDS_MAX = 400  # the opening of each text is enough to tell, and bounds the cost
+WORDS_MIN = 20  # fewer say too little to tell a copy ("Hello" / "Hi" from two members)
 
 # what is not the writer's words in a post file's Markdown: link targets, tags, entities,
 # bare addresses (a copy's links point at its own blog)
@@ -51,7 +57,7 @@ def same_writing(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
     """Whether two texts (`words`) are one piece of writing: most runs of RUN words of the
     shorter are in the other. An excerpt (a member shown in summary) is the opening of the
     whole post; a copy that begins with "First published on…" still shares the rest."""
-    if not first or not second:
+    if len(first) < WORDS_MIN or len(second) < WORDS_MIN:
         return False
     mine, theirs = _runs(first), _runs(second)
     shorter, longer = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
@@ -59,8 +65,6 @@ def same_writing(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
 
 
 def _runs(text: tuple[str, ...]) -> set[tuple[str, ...]]:
-    if len(text) <= RUN:
-        return {text}
     return {text[i:i + RUN] for i in range(len(text) - RUN + 1)}
 
 
@@ -75,21 +79,28 @@ def body_of(path: str) -> str | None:
     return body
 
 
-def repeated(index: PostIndex, post: Post) -> Existing | None:
-    """The post of another member, on the site now and dated the same or earlier, that the
-    new `post` repeats; None if `post` is a post of its own. An original that turns up after
-    its copy (its writer joined later) is written: a member's own post is never left out for
-    a later copy."""
+def repeated(index: PostIndex, post: Post, fresh: Collection[str] = ()) -> Existing | None:
+    """The post of another member, on the site now, that the new `post` repeats; None if
+    `post` is a post of its own. It must be dated before `post`, or the same and either on
+    the site before this run or of a member whose id sorts first (`fresh`: the paths of the
+    posts this run wrote as new): so which of two new posts stays does not depend on which
+    blog answered first (`copies_among_fresh` applies the same rule once the run is over).
+    An original that turns up after its copy (its writer joined after their team's blog) is
+    written: a member's own post is never left out for a copy published later."""
     key = title_key(post.title)
     if not key:
         return None
     mine: tuple[str, ...] | None = None
     for existing in index.titled(key):
         if existing.member_id == post.member_id or existing.previous is None \
-                or not timedelta(0) <= post.date - as_utc(existing.previous.date) \
-                <= REPEAT_WITHIN \
-                or index.get(existing.member_id, existing.guid) is not existing \
-                or not existing.exists():
+                or index.get(existing.member_id, existing.guid) is not existing:
+            continue
+        before = post.date - as_utc(existing.previous.date)
+        if before > REPEAT_WITHIN or before < timedelta(0) or (
+                before == timedelta(0) and existing.path in fresh
+                and existing.member_id > post.member_id):
+            continue
+        if not existing.exists():
             continue
         body = body_of(existing.path)
         if body is None:
@@ -99,3 +110,24 @@ def repeated(index: PostIndex, post: Post) -> Existing | None:
         if same_writing(mine, words(body)):
             return existing
     return None
+
+
+def copies_among_fresh(index: PostIndex, fresh: Sequence[tuple[Post, Existing]]
+                       ) -> list[tuple[Post, Existing, Existing]]:
+    """Of the posts a run wrote as new (`fresh`: each post and its file), those that repeat
+    another post by the rule of `repeated`, each with the post it repeats, and forgotten by
+    the index: two blogs that published the same writing within the same hour are both new
+    in one run, and the one written first could not know of the other. Taken oldest first,
+    so that a copy of a copy finds the first post. The caller removes their files (not yet
+    published: the build comes after the fetch)."""
+    paths = {existing.path for _post, existing in fresh}
+    shared = [pair for pair in fresh if len(index.titled(title_key(pair[0].title))) > 1]
+    copies: list[tuple[Post, Existing, Existing]] = []
+    for post, existing in sorted(shared, key=lambda pair: (pair[0].date, pair[0].member_id)):
+        if index.get(existing.member_id, existing.guid) is not existing:
+            continue  # taken over or removed since
+        original = repeated(index, post, paths)
+        if original is not None:
+            copies.append((post, existing, original))
+            index.forget(existing)
+    return copies

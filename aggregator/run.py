@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from aggregator.atomic import remove_stale_temp_files, write_atomic
-from aggregator.crossposts import repeated
+from aggregator.crossposts import copies_among_fresh, repeated
 from aggregator.errors import AggregatorError, FeedError, HttpStatusError
 from aggregator.fetch import Fetcher
 from aggregator.models import FetchResult, Member, Post, Previous
 from aggregator.selection import takes
 from aggregator.settings import Settings, takedowns_path
 from aggregator.state import FeedState, PostFile, State, ThreadState
-from aggregator.write import PostIndex, post_file_record, render_post
+from aggregator.write import Existing, PostIndex, post_file_record, render_post
 
 if TYPE_CHECKING:
     from aggregator.takedowns import Takedowns
@@ -264,6 +264,8 @@ class FetchRun:
         self.takedowns: Takedowns | None = None
         self._feed_states: dict[str, FeedState] = {}
         self._file_samples: dict[str, str] = {}
+        self._fresh: list[tuple[Post, Existing]] = []  # posts written as new (crossposts.py)
+        self._fresh_paths: set[str] = set()
         # Backpressure instead of a queue without end. Members in progress at once, from
         # their request to their files: whatever the size of the network, at most this many
         # bodies are ever held. And bodies in the parse pipeline (fetched, waiting for a
@@ -301,12 +303,38 @@ class FetchRun:
                     tasks = [self._member(m, fetcher, state) for m in members]
                     for result in await asyncio.gather(*tasks):
                         report.results.append(result)
+                self._remove_fresh_copies(report, state)
         finally:
             self._state = None
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)
         report.elapsed = time.monotonic() - started
         return report
+
+    def _remove_fresh_copies(self, report: RunReport, state: State) -> None:
+        """Remove the posts this run wrote as new that repeat another post written or found
+        since (crossposts.py: two blogs that published the same writing within the hour), so
+        that which one stays never depends on which blog answered first."""
+        if len(self._fresh) < 2:
+            return
+        from aggregator.takedowns import remove_post_files
+
+        results = {result.member_id: result for result in report.results}
+        for post, existing, original in copies_among_fresh(self.index(), self._fresh):
+            try:
+                remove_post_files(self.settings.content_dir, Path(existing.path), existing.slug)
+            except OSError as exc:
+                logger.warning("%s: %s repeats %s's post %s, but could not be removed: %s",
+                               post.member_id, existing.path, original.member_id,
+                               original.path, exc)
+                continue
+            state.forget_thread(existing.slug)
+            logger.info("%s: %s repeats %s's post %s (a cross-post); removed", post.member_id,
+                        post.original_url or post.guid, original.member_id, original.path)
+            result = results.get(post.member_id)
+            if result is not None:
+                result.new = max(0, result.new - 1)
+                result.repeats += 1
 
     def index(self) -> PostIndex:
         """Every post file's identity, read the first time a feed has something to write.
@@ -632,7 +660,7 @@ class FetchRun:
                 index.take_over(was, post)
                 known = index.get(member.id, post.guid)
             if was is None and (known is None or not known.exists()):
-                original = repeated(index, post)
+                original = repeated(index, post, self._fresh_paths)
                 if original is not None:
                     logger.info("%s: %s repeats %s's post %s (a cross-post); not written",
                                 member.id, post.original_url or post.guid,
@@ -646,6 +674,11 @@ class FetchRun:
         rows = await self._in_pool(write_posts, _WriteJob(self.posts_dir, member.id,
                                                           member.content, items), url)
         state.save_post_files([row for row in rows if row is not None])
+        for (post, _slug, _path), is_new, row in zip(items, new, rows, strict=True):
+            existing = index.get(member.id, post.guid)
+            if is_new and row is not None and existing is not None:
+                self._fresh.append((post, existing))
+                self._fresh_paths.add(existing.path)
         return [_Written(post, slug, is_new, row is not None, was_moved)
                 for (post, slug, _), is_new, row, was_moved in zip(items, new, rows, moved,
                                                                     strict=True)], repeats

@@ -43,21 +43,36 @@ members:
 
 
 def item(blog: str, number: int, title: str, day: int, text: str) -> str:
-    return (f"<item><title>{escape(title)}</title>"
-            f"<link>{{BASE}}/{blog}/posts/{number}/</link>"
+    page = f"{{BASE}}/{blog}/posts/{number}/"
+    return (f"<item><title>{escape(title)}</title><link>{page}</link>"
             f"<guid isPermaLink=\"false\">{blog}-{number}</guid>"
             f"<pubDate>{day:02d} Mar 2026 09:00:00 +0000</pubDate>"
+            f"<wfw:commentRss>{page}feed/</wfw:commentRss><slash:comments>1</slash:comments>"
             f"<description>{escape(f'<p>{text}</p>')}</description></item>")
 
 
 def feed(blog: str, *items: str) -> bytes:
-    return (f"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{blog}</title>"
-            f"<link>{{BASE}}/{blog}/</link>{''.join(items)}</channel></rss>").encode()
+    return ("<?xml version=\"1.0\"?><rss version=\"2.0\" "
+            "xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\" "
+            "xmlns:slash=\"http://purl.org/rss/1.0/modules/slash/\"><channel>"
+            f"<title>{blog}</title><link>{{BASE}}/{blog}/</link>{''.join(items)}"
+            "</channel></rss>").encode()
 
 
-def serve(net: Network, blog: str, *items: str) -> None:  # noqa: F811
-    body = feed(blog, *items).replace(b"{BASE}", net.server.url("").rstrip("/").encode())
-    net.server.routes[f"/{blog}/feed/"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+def serve(net: Network, blog: str, *items: str, delay: float = 0.0) -> None:  # noqa: F811
+    """`blog`'s feed, and one comment under each of its posts."""
+    base = net.server.url("").rstrip("/").encode()
+    body = feed(blog, *items).replace(b"{BASE}", base)
+    net.server.routes[f"/{blog}/feed/"] = Reply(200, body, {"Content-Type": "application/rss+xml"},
+                                                delay=delay)
+    for number in range(1, 10):
+        page = f"{base.decode()}/{blog}/posts/{number}/"
+        net.server.routes[f"/{blog}/posts/{number}/feed/"] = Reply(200, (
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Comments</title>"
+            f"<item><title>By: Cy</title><link>{page}#comment-1</link>"
+            f"<guid>{page}#comment-1</guid><pubDate>20 Mar 2026 10:00:00 +0000</pubDate>"
+            "<description>Thank you for writing this up.</description></item>"
+            "</channel></rss>").encode(), {"Content-Type": "application/rss+xml"})
 
 
 def posts(net: Network, member: str) -> list[str]:  # noqa: F811
@@ -73,6 +88,8 @@ def test_a_copy_with_a_line_in_front_is_the_same_writing() -> None:
     # the same opening sentence and nothing more in common is not enough
     assert not same_writing(words(ESSAY), words(ESSAY.split(". ")[0] + ". " + OTHER))
     assert not same_writing(words(""), words(ESSAY))
+    short = "Hello from the team, and welcome to our new blog."  # says too little to tell
+    assert not same_writing(words(short), words(short))
 
 
 def test_a_later_copy_of_a_post_on_the_site_is_left_out(
@@ -142,3 +159,32 @@ def test_an_original_that_turns_up_after_its_copy_is_written_all_the_same(
     serve(net, "amira", item("amira", 1, "Bin day, done properly", 2, ESSAY))
     assert net.fetch() == 0
     assert posts(net, "amira") == posts(net, "team") == ["bin-day-done-properly.md"]
+
+
+@pytest.mark.parametrize("slow", ["amira", "team"])
+def test_two_blogs_publishing_it_within_the_hour_leave_the_earlier_whichever_answers_first(
+        net: Network, capsys: pytest.CaptureFixture[str], slow: str) -> None:  # noqa: F811
+    """Both new in one run: whichever blog answers first, Amira's post (dated first) stays and
+    the team's copy is gone with its comments, as if the run had known from the start; on
+    the same day, the member whose id sorts first keeps it."""
+    net.register(REGISTRY)
+    serve(net, "amira", item("amira", 1, "Bin day, done properly", 2, ESSAY),
+          item("amira", 2, "Assisted digital is a service", 9, OTHER),
+          delay=0.5 if slow == "amira" else 0.0)
+    serve(net, "team", item("team", 9, "Bin day, done properly", 5,
+                            f"First published on Amira's blog. {ESSAY}"),
+          item("team", 8, "Assisted digital is a service", 9, OTHER),
+          delay=0.5 if slow == "team" else 0.0)
+    serve(net, "jo")
+    assert net.fetch() == 0
+    assert posts(net, "amira") == ["assisted-digital-is-a-service.md",
+                                   "bin-day-done-properly.md"]
+    assert posts(net, "team") == []
+    comments = net.content / "comments"
+    assert sorted(p.name for p in comments.iterdir()) == [
+        "amira-assisted-digital-is-a-service", "amira-bin-day-done-properly"]
+    out = capsys.readouterr().out
+    assert "2 post(s) already here from another member's blog left out (cross-posts)" in out
+    before = net.files()
+    assert net.fetch("--force") == 0
+    assert net.files() == before
