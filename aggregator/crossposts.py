@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from aggregator.dates import as_utc
@@ -87,18 +88,23 @@ def repeated(index: PostIndex, post: Post, fresh: Collection[str] = ()) -> Exist
     blog answered first (`copies_among_fresh` applies the same rule once the run is over).
     An original that turns up after its copy (its writer joined after their team's blog) is
     written: a member's own post is never left out for a copy published later."""
-    key = title_key(post.title)
+    return _repeated(index, post.member_id, post.title, post.date, lambda: post.body, fresh)
+
+
+def _repeated(index: PostIndex, member_id: str, title: str | None, date: datetime,
+              text: Callable[[], str | None], fresh: Collection[str]) -> Existing | None:
+    key = title_key(title)
     if not key:
         return None
     mine: tuple[str, ...] | None = None
     for existing in index.titled(key):
-        if existing.member_id == post.member_id or existing.previous is None \
+        if existing.member_id == member_id or existing.previous is None \
                 or index.get(existing.member_id, existing.guid) is not existing:
             continue
-        before = post.date - as_utc(existing.previous.date)
+        before = date - as_utc(existing.previous.date)
         if before > REPEAT_WITHIN or before < timedelta(0) or (
                 before == timedelta(0) and existing.path in fresh
-                and existing.member_id > post.member_id):
+                and existing.member_id > member_id):
             continue
         if not existing.exists():
             continue
@@ -106,28 +112,34 @@ def repeated(index: PostIndex, post: Post, fresh: Collection[str] = ()) -> Exist
         if body is None:
             continue
         if mine is None:
-            mine = words(post.body)
+            own = text()
+            if own is None:
+                return None
+            mine = words(own)
         if same_writing(mine, words(body)):
             return existing
     return None
 
 
-def copies_among_fresh(index: PostIndex, fresh: Sequence[tuple[Post, Existing]]
-                       ) -> list[tuple[Post, Existing, Existing]]:
-    """Of the posts a run wrote as new (`fresh`: each post and its file), those that repeat
-    another post by the rule of `repeated`, each with the post it repeats, and forgotten by
-    the index: two blogs that published the same writing within the same hour are both new
-    in one run, and the one written first could not know of the other. Taken oldest first,
-    so that a copy of a copy finds the first post. The caller removes their files (not yet
-    published: the build comes after the fetch)."""
-    paths = {existing.path for _post, existing in fresh}
-    shared = [pair for pair in fresh if len(index.titled(title_key(pair[0].title))) > 1]
-    copies: list[tuple[Post, Existing, Existing]] = []
-    for post, existing in sorted(shared, key=lambda pair: (pair[0].date, pair[0].member_id)):
-        if index.get(existing.member_id, existing.guid) is not existing:
+def copies_among_fresh(index: PostIndex, fresh: Sequence[Existing]
+                       ) -> list[tuple[Existing, Existing]]:
+    """Of the posts a run wrote as new (`fresh`: their files, as the index has them), those
+    that repeat another post by the rule of `repeated`, each with the post it repeats, and
+    forgotten by the index: two blogs that published the same writing within the same hour
+    are both new in one run, and the one written first could not know of the other. Taken
+    oldest first, so that a copy of a copy finds the first post. The caller removes their
+    files (not yet published: the build comes after the fetch)."""
+    paths = {existing.path for existing in fresh}
+    shared = [(as_utc(existing.previous.date), existing.member_id, existing)
+              for existing in fresh if existing.previous is not None
+              and len(index.titled(title_key(existing.title))) > 1]
+    copies: list[tuple[Existing, Existing]] = []
+    for date, member_id, existing in sorted(shared, key=lambda row: row[:2]):
+        if index.get(member_id, existing.guid) is not existing:
             continue  # taken over or removed since
-        original = repeated(index, post, paths)
+        original = _repeated(index, member_id, existing.title, date,
+                             partial(body_of, existing.path), paths)
         if original is not None:
-            copies.append((post, existing, original))
+            copies.append((existing, original))
             index.forget(existing)
     return copies

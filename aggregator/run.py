@@ -264,7 +264,7 @@ class FetchRun:
         self.takedowns: Takedowns | None = None
         self._feed_states: dict[str, FeedState] = {}
         self._file_samples: dict[str, str] = {}
-        self._fresh: list[tuple[Post, Existing]] = []  # posts written as new (crossposts.py)
+        self._fresh: list[Existing] = []  # the posts written as new (crossposts.py)
         self._fresh_paths: set[str] = set()
         # Backpressure instead of a queue without end. Members in progress at once, from
         # their request to their files: whatever the size of the network, at most this many
@@ -320,18 +320,19 @@ class FetchRun:
         from aggregator.takedowns import remove_post_files
 
         results = {result.member_id: result for result in report.results}
-        for post, existing, original in copies_among_fresh(self.index(), self._fresh):
+        for existing, original in copies_among_fresh(self.index(), self._fresh):
             try:
                 remove_post_files(self.settings.content_dir, Path(existing.path), existing.slug)
             except OSError as exc:
                 logger.warning("%s: %s repeats %s's post %s, but could not be removed: %s",
-                               post.member_id, existing.path, original.member_id,
+                               existing.member_id, existing.path, original.member_id,
                                original.path, exc)
                 continue
             state.forget_thread(existing.slug)
-            logger.info("%s: %s repeats %s's post %s (a cross-post); removed", post.member_id,
-                        post.original_url or post.guid, original.member_id, original.path)
-            result = results.get(post.member_id)
+            logger.info("%s: %s repeats %s's post %s (a cross-post); removed",
+                        existing.member_id, existing.original_url or existing.guid,
+                        original.member_id, original.path)
+            result = results.get(existing.member_id)
             if result is not None:
                 result.new = max(0, result.new - 1)
                 result.repeats += 1
@@ -677,7 +678,7 @@ class FetchRun:
         for (post, _slug, _path), is_new, row in zip(items, new, rows, strict=True):
             existing = index.get(member.id, post.guid)
             if is_new and row is not None and existing is not None:
-                self._fresh.append((post, existing))
+                self._fresh.append(existing)
                 self._fresh_paths.add(existing.path)
         return [_Written(post, slug, is_new, row is not None, was_moved)
                 for (post, slug, _), is_new, row, was_moved in zip(items, new, rows, moved,
