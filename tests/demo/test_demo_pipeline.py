@@ -112,6 +112,27 @@ def test_a_comment_taken_down_never_reaches_the_site_and_its_answer_stays(
     assert "Parish councils are next on our list" in text
 
 
+def test_a_guest_post_republished_from_another_members_blog_is_on_the_site_once(
+        demo: tuple[Path, FeedServer]) -> None:
+    """Amira's council blog republished Owen's post three days after him, with a line in
+    front (a cross-post): the site has his post, once, and not her blog's copy."""
+    workdir, feeds = demo
+    wordpress = (feeds.root / "council-digital" / "feed" / "index.xml").read_text()
+    assert "<title>Writing policy with the people who deliver it</title>" in wordpress
+    copies = sorted(p.relative_to(workdir / "content").as_posix() for p in (
+        workdir / "content" / "posts").rglob("writing-policy-with-the-people-who-deliver-it*"))
+    assert copies == ["posts/policy-design/2026/writing-policy-with-the-people-who-deliver-it.md"]
+    assert not (workdir / "content" / "comments" /
+                "council-digital-writing-policy-with-the-people-who-deliver-it").exists()
+    pages = [p for p in (workdir / "output").glob("20*/*/*/index.html")
+             if re.search(r"<h1[^>]*>\s*Writing policy with the people who deliver it\s*</h1>",
+                          p.read_text())]
+    assert [p.parent.name for p in pages] == [
+        "policy-design-writing-policy-with-the-people-who-deliver-it"]
+    assert "republished here with his permission" not in "".join(
+        p.read_text() for p in (workdir / "output").rglob("*.html"))
+
+
 def test_the_broken_member_is_reported_and_the_rest_go_on(
         demo: tuple[Path, FeedServer]) -> None:
     workdir, _feeds = demo
