@@ -132,6 +132,7 @@ PLUGINS = [
     "opml",  # /members.opml and one OPML per sector
     "syndication",  # feed entries carry the original link and a plain title
     "sitemap",  # sitemap.xml and robots.txt, from what was written
+    "digest",  # the weekly digest: one feed entry a week, for readers and newsletter services
 ]
 
 # Autoescape everything: titles, names and tags come from other people's feeds.
@@ -206,6 +207,8 @@ AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None
 TRANSLATION_FEED_ATOM = None
 TAG_FEED_ATOM = None
+DIGEST_FEED_ATOM = None  # the weekly digest (plugins/digest); publishconf.py writes it
+DIGEST_WEEKS = 8  # weeks it keeps
 
 CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True

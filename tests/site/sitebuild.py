@@ -135,8 +135,12 @@ class _TreeBuilder(HTMLParser):
 
 
 def parse_html(path: Path) -> Element:
+    return parse_html_text(path.read_text(encoding="utf-8"))
+
+
+def parse_html_text(text: str) -> Element:
     builder = _TreeBuilder()
-    builder.feed(path.read_text(encoding="utf-8"))
+    builder.feed(text)
     builder.close()
     return builder.root
 

@@ -9,7 +9,15 @@ from urllib.parse import urlsplit
 import pytest
 from ruamel.yaml import YAML
 
-from tests.site.sitebuild import DEEP_URL, FIXTURE, ROOT, build_site, page, parse_html
+from tests.site.sitebuild import (
+    DEEP_URL,
+    FIXTURE,
+    ROOT,
+    build_site,
+    page,
+    parse_html,
+    parse_html_text,
+)
 
 POST = "2026/03/alice-example-why-councils-should-blog/"
 HOSTILE = "2026/03/alice-example-hostile-title/"
@@ -282,6 +290,34 @@ def test_publish_build_has_feeds_linking_originals_with_escaped_titles(published
     assert "<script>alert(1)</script> and {{ 7*7 }} in a title" in titles
     rss = ET.parse(published / "members/bob-quiet/feed.rss.xml").getroot()
     assert len(rss.findall("channel/item")) == 2
+
+
+def test_the_weekly_digest_has_one_entry_for_each_week_that_has_ended(published: Path) -> None:
+    """"Can I get this by e-mail?": the publish build writes one feed entry a week (Monday to
+    Sunday, weeks that have ended only), each that week's posts by sector, escaped, linking
+    their pages here; the home page offers it."""
+    import feedparser
+
+    digest = feedparser.parse((published / "feeds" / "weekly.atom.xml").read_bytes())
+    assert not digest.bozo, digest.bozo_exception
+    assert [e.title for e in digest.entries] == [  # built on Friday 20 March 2026
+        "Week of 9 March 2026: 1 post from 1 member",
+        "Week of 16 February 2026: 1 post from 1 member",
+        "Week of 2 February 2026: 1 post from 1 member"]  # 12 January: over 8 weeks ago
+    first = digest.entries[0]
+    assert first.updated == "2026-03-16T00:00:00+00:00" and len(set(
+        e.id for e in digest.entries)) == 3
+    html = parse_html_text(first.content[0].value)
+    assert [e.text for e in html.iter("h2")] == ["Local government"]
+    [link] = html.iter("a")
+    assert link.attrs["href"] == f"https://blogs.example.gov.uk/network/{HOSTILE}"
+    assert link.text == "<script>alert(1)</script> and {{ 7*7 }} in a title"  # text, not code
+    assert not html.iter("script")
+    assert "(Exampleshire County Council)" in html.text
+    home = page(published, "")
+    assert "https://blogs.example.gov.uk/network/feeds/weekly.atom.xml" in hrefs(home)
+    assert "https://blogs.example.gov.uk/network/feeds/weekly.atom.xml" in hrefs(home, "link")
+    assert "Once a week" in home.text
 
 
 def test_publish_build_uses_absolute_urls_and_shows_the_join_form(published: Path) -> None:
