@@ -308,6 +308,21 @@ class PostIndex:
         return slug, path
 
 
+# The label a blog puts on a post it republishes ("Guest post by Owen: …", "[Cross-post] …",
+# "… (reposted from Policy in Draft)"): not part of the title the writer gave it.
+_COPY_LABEL = (r"(?:guest[ -](?:post|blog(?: post)?)|cross[ -]?post(?:ed)?|re-?post(?:ed)?"
+               r"|re-?blog(?:ged)?|republished)")
+_COPY_PREFIX = re.compile(rf"^(?:\[{_COPY_LABEL}\]\s*|{_COPY_LABEL}(?: (?:by|from) [^:|]{{1,80}})?"
+                          r"\s*[:|\u2013\u2014-]\s+)")
+_COPY_SUFFIX = re.compile(rf"\s*[(\[]{_COPY_LABEL}\b[^)\]]{{0,80}}[)\]]$")
+
+
 def title_key(title: str | None) -> str:
-    """A title as two copies of one post compare: as its file keeps it, case and spaces aside."""
-    return one_line(title).casefold() if title else ""
+    """A title as two copies of one post compare: as its file keeps it, case and spaces aside,
+    without the label a blog puts on a post it republishes ("Guest post: ", "(cross-posted
+    from …)")."""
+    if not title:
+        return ""
+    key = one_line(title).casefold()
+    bare = _COPY_SUFFIX.sub("", _COPY_PREFIX.sub("", key, count=1), count=1)
+    return bare or key

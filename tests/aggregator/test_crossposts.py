@@ -8,6 +8,7 @@ from html import escape
 import pytest
 
 from aggregator.crossposts import same_writing, words
+from aggregator.write import title_key
 from tests.aggregator.test_run import Network, net  # noqa: F401 - the fixture
 from tests.httpserver import Reply
 
@@ -92,6 +93,20 @@ def test_a_copy_with_a_line_in_front_is_the_same_writing() -> None:
     assert not same_writing(words(short), words(short))
 
 
+@pytest.mark.parametrize("title", [
+    "Guest post: Bin day, done properly", "Guest post by Amira Hussain: Bin day, done properly",
+    "[Cross-post] Bin day, done properly", "Reposted \u2013 Bin day, done properly",
+    "Bin day, done properly (cross-posted from Amira's blog)", "BIN DAY,  done properly"])
+def test_a_copys_label_is_not_part_of_its_title(title: str) -> None:
+    assert title_key(title) == title_key("Bin day, done properly")
+
+
+@pytest.mark.parametrize("title", ["Guest posts are great", "Cross-posting: a guide",
+                                   "Repost", "Bin day (part 2)"])
+def test_a_title_about_such_things_is_its_own(title: str) -> None:
+    assert title_key(title) == title.casefold()
+
+
 def test_a_later_copy_of_a_post_on_the_site_is_left_out(
         net: Network, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     """Amira's post, republished by her team's blog three days later with a line in front,
@@ -107,7 +122,7 @@ def test_a_later_copy_of_a_post_on_the_site_is_left_out(
     capsys.readouterr()
 
     serve(net, "team", item("team", 7, "Weeknote 12", 1, OTHER),
-          item("team", 9, "Bin day, done properly", 5,
+          item("team", 9, "Guest post by Amira Hussain: Bin day, done properly", 5,
                f"First published on Amira's blog. {ESSAY}"))
     assert net.fetch() == 0
     assert posts(net, "team") == ["weeknote-12.md"]  # the copy left out, its own post kept
