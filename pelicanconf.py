@@ -208,7 +208,8 @@ AUTHOR_FEED_RSS = None
 TRANSLATION_FEED_ATOM = None
 TAG_FEED_ATOM = None
 DIGEST_FEED_ATOM = None  # the weekly digest (plugins/digest); publishconf.py writes it
-DIGEST_WEEKS = 8  # weeks it keeps
+DIGEST_SECTOR_FEED_ATOM = None  # each sector's own ("sectors/{slug}/weekly.atom.xml")
+DIGEST_WEEKS = 8  # weeks they keep
 
 CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True

@@ -32,6 +32,7 @@ CATEGORY_FEED_RSS = "sectors/{slug}/feed.rss.xml"
 TAG_FEED_ATOM = "tags/{slug}/feed.atom.xml"  # follow a topic across the network
 TAG_FEED_RSS = "tags/{slug}/feed.rss.xml"
 DIGEST_FEED_ATOM = "feeds/weekly.atom.xml"  # last week's posts in one entry, every Monday
+DIGEST_SECTOR_FEED_ATOM = "sectors/{slug}/weekly.atom.xml"  # the same for one sector
 RSS_FEED_SUMMARY_ONLY = True
 # Browsers offer the site's search in their address bar (search/?q=…).
 OPENSEARCH_SAVE_AS = "opensearch.xml"

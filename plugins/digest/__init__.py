@@ -7,8 +7,9 @@ Only weeks that have ended (Monday to Sunday in the site's TIMEZONE) are listed,
 is whole when it first appears and a service sends each week once. Also good in a feed
 reader for anyone who wants the network in one post a week instead of fifty.
 
-DIGEST_FEED_ATOM is where it is written (None: not at all); DIGEST_WEEKS how many weeks it
-keeps. Each build writes it from the newest posts only (the weeks it lists), never the whole
+DIGEST_FEED_ATOM is where it is written (None: not at all), DIGEST_SECTOR_FEED_ATOM where
+each sector's own is (`{slug}`: the sector's; None: none), DIGEST_WEEKS how many weeks they
+keep. Each build writes it from the newest posts only (the weeks it lists), never the whole
 archive, with `write_atomic` (unchanged bytes leave the file as it was). Its entry's text is
 the theme's `digest_week.html`, autoescaped like every page: titles and names come from
 other people's feeds.
@@ -107,38 +108,54 @@ class DigestGenerator(Generator):  # type: ignore[misc]
 
     def generate_output(self, writer: Any) -> None:
         save_as = self.settings.get("DIGEST_FEED_ATOM")
-        if not save_as:
+        sector_save_as = self.settings.get("DIGEST_SECTOR_FEED_ATOM")
+        if not save_as and not sector_save_as:
             return
         try:
             zone: tzinfo = ZoneInfo(str(self.settings.get("TIMEZONE") or "UTC"))
         except (KeyError, ValueError):
             zone = ZoneInfo("UTC")
-        articles: Sequence[Any] = self.context.get("articles") or []
         now = network_now(self.settings)
-        weeks = ended_weeks(articles, now, zone,
-                            int(self.settings.get("DIGEST_WEEKS") or DEFAULT_WEEKS))
-        path = Path(self.output_path) / str(save_as)
-        write_atomic(path, self._feed(weeks, str(save_as), week_start(now, zone)))
+        count = int(self.settings.get("DIGEST_WEEKS") or DEFAULT_WEEKS)
+        weeks = ended_weeks(self.context.get("articles") or [], now, zone, count)
+        updated = week_start(now, zone)
+        name = str(self.settings.get("SITENAME") or "")
+        if save_as:
+            self._write(str(save_as), self._feed(weeks, str(save_as), updated, name, ""))
+        if not sector_save_as:
+            return
+        recent = [article for week in weeks for article in week.articles]
+        for category, _articles in self.context.get("categories") or []:
+            mine = [article for article in recent if article.category == category]
+            relative = str(sector_save_as).format(slug=category.slug)
+            self._write(relative, self._feed(ended_weeks(mine, now, zone, count), relative,
+                                             updated, f"{name}, {category.name}",
+                                             f"{category.name}: "))
+
+    def _write(self, relative: str, text: str) -> None:
+        path = Path(self.output_path) / relative
+        write_atomic(path, text)
         logger.info("Writing %s", os.fspath(path))
 
-    def _feed(self, weeks: Sequence[Week], save_as: str, updated: datetime) -> str:
+    def _feed(self, weeks: Sequence[Week], save_as: str, updated: datetime, name: str,
+              prefix: str) -> str:
+        """The Atom feed of `weeks` (`name`: whose posts; `prefix`: before each entry's title)."""
         site = str(self.settings.get("SITEURL") or "")
         domain = str(self.settings.get("FEED_DOMAIN") or site)
-        name = str(self.settings.get("SITENAME") or "")
         feed = _DigestFeed(title=f"{name}: the week's posts", link=f"{site}/", updated=updated,
-                         feed_url=f"{domain}/{save_as}",
-                         description=f"Every week's posts from {name}, in one entry a week",
-                         language=str(self.settings.get("DEFAULT_LANG") or "en"))
+                           feed_url=f"{domain}/{save_as}",
+                           description=f"Every week's posts from {name}, in one entry a week",
+                           language=str(self.settings.get("DEFAULT_LANG") or "en"))
         template = self.get_template("digest_week")
         for week in weeks:
             last_day = week.end - timedelta(days=1)
             count = len(week.articles)
-            title = (f"Week of {week.start.day} {week.start:%B %Y}: {count} "
+            title = (f"{prefix}Week of {week.start.day} {week.start:%B %Y}: {count} "
                      f"post{'' if count == 1 else 's'} from {week.members} "
                      f"member{'' if week.members == 1 else 's'}")
             feed.add_item(
                 title=title, link=f"{site}/",
-                unique_id=get_tag_uri(f"{site or 'https://localhost'}/digest/"
+                unique_id=get_tag_uri(f"{site or 'https://localhost'}/{save_as}#"
                                       f"{week.start:%G-W%V}", week.start),
                 description=f"{title}, {week.start.day} {week.start:%B} to {last_day.day} "
                             f"{last_day:%B %Y}",

@@ -19,4 +19,5 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     page offers the weekly digest (so the browser tests check that box too)."""
     yield build_site(tmp_path_factory.mktemp("site"), PLUGINS=[*PLUGINS, fake_threads],
                      FAKE_THREADS=True, TOPICS_INDEX_FROM=3, TOPICS_MOST_USED=2,
-                     DIGEST_FEED_ATOM="feeds/weekly.atom.xml")
+                     DIGEST_FEED_ATOM="feeds/weekly.atom.xml",
+                     DIGEST_SECTOR_FEED_ATOM="sectors/{slug}/weekly.atom.xml")

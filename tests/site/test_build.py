@@ -318,6 +318,15 @@ def test_the_weekly_digest_has_one_entry_for_each_week_that_has_ended(published:
     assert "https://blogs.example.gov.uk/network/feeds/weekly.atom.xml" in hrefs(home)
     assert "https://blogs.example.gov.uk/network/feeds/weekly.atom.xml" in hrefs(home, "link")
     assert "Once a week" in home.text
+    # each sector has its own, linked from its page; one with no recent posts, an empty one
+    local = feedparser.parse((published / "sectors/local-government/weekly.atom.xml").read_bytes())
+    assert [e.title for e in local.entries] == [
+        f"Local government: {e.title}" for e in digest.entries]
+    assert local.feed.title == "Public Sector Blogs, Local government: the week's posts"
+    central = published / "sectors/central-government/weekly.atom.xml"
+    assert feedparser.parse(central.read_bytes()).entries == []
+    assert "https://blogs.example.gov.uk/network/sectors/central-government/weekly.atom.xml" \
+        in hrefs(page(published, "sectors/central-government/"))
 
 
 def test_publish_build_uses_absolute_urls_and_shows_the_join_form(published: Path) -> None:
