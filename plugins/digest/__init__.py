@@ -41,7 +41,7 @@ DEFAULT_WEEKS = 8
 
 @dataclass(frozen=True)
 class Week:
-    """One week's posts, newest first, grouped by sector in the order of `sectors`."""
+    """One week's posts, newest first; `sectors` groups them, the busiest sector first."""
 
     start: datetime  # Monday 00:00 in the site's time zone
     articles: tuple[Any, ...]
