@@ -36,7 +36,7 @@ PUBLISH_SETTINGS_FILE = ROOT / "publishconf.py"
 # none): the served demo has them, at the address it is served from.
 FEED_SETTINGS = ("FEED_ALL_ATOM", "FEED_ALL_RSS", "AUTHOR_FEED_ATOM", "AUTHOR_FEED_RSS",
                  "CATEGORY_FEED_ATOM", "CATEGORY_FEED_RSS", "TAG_FEED_ATOM", "TAG_FEED_RSS",
-                 "FEED_MAX_ITEMS",
+                 "FEED_MAX_ITEMS", "DIGEST_FEED_ATOM", "DIGEST_SECTOR_FEED_ATOM",
                  "RSS_FEED_SUMMARY_ONLY")
 # The feed server's address is baked into every fetched post (links, guids): when it changes,
 # the old build would hold a second copy of every post, so the build starts afresh.

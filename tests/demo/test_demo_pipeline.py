@@ -196,6 +196,11 @@ def test_the_served_demo_has_the_networks_feeds(demo: tuple[Path, FeedServer],
     assert (copy / "output" / "members" / "council-digital" / "feed.atom.xml").is_file()
     home = (copy / "output" / "index.html").read_text(encoding="utf-8")
     assert f'href="{site_url}/feeds/all.atom.xml"' in home
+    # and the weekly digests (which weeks have posts depends on the day it is built)
+    assert f'href="{site_url}/feeds/weekly.atom.xml"' in home
+    for digest in ("feeds/weekly.atom.xml", "sectors/local-government/weekly.atom.xml"):
+        weekly = feedparser.parse((copy / "output" / digest).read_bytes())
+        assert not weekly.bozo and weekly.feed.title.endswith("the week's posts"), digest
     # the pages themselves stay relative (the tests serve them under a sub-path)
     assert 'href="members/"' in home or 'href="./members/"' in home
 
