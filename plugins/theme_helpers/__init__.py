@@ -1,5 +1,5 @@
-"""Pelican plugin: the theme's Jinja filters (http_url, initials, monthly_counts, bar_chart,
-most_used, by_initial), added to every generator's environment on generator_init."""
+"""Pelican plugin: the theme's Jinja filters (http_url, initials, excerpt, monthly_counts,
+bar_chart, most_used, by_initial), added to every generator's environment on generator_init."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from pelican import signals
 
 from .charts import monthly_counts
-from .filters import bar_chart, http_url, initials
+from .filters import bar_chart, excerpt, http_url, initials
 from .topics import by_initial, most_used
 
 
@@ -16,6 +16,7 @@ def add_filters(generator: Any) -> None:
     generator.env.filters.update({
         "http_url": http_url,
         "initials": initials,
+        "excerpt": excerpt,
         "monthly_counts": monthly_counts,
         "bar_chart": bar_chart,
         "most_used": most_used,

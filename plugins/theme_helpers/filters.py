@@ -36,6 +36,19 @@ def initials(name: Any) -> str:
     return "".join(w[0] for w in words[:2]).upper() or "?"
 
 
+def excerpt(text: Any, length: int = 320) -> str:
+    """At most `length` characters of plain text, cut between words and ended with one "…".
+    Jinja's `truncate` ended excerpts with "councillors,..." or "briefed....": a comma,
+    colon, stop or ellipsis where the cut falls goes before the "…" does."""
+    text = " ".join(str(text or "").split())
+    if len(text) <= length:
+        return text
+    head = text[:length + 1]
+    space = head.rfind(" ")
+    head = head[:space] if space > length // 2 else text[:length]
+    return head.rstrip(" ,;:.\u2026-\u2013\u2014") + "\u2026"
+
+
 def bar_chart(series: list[tuple[str, int]], title: str, chart_id: str = "chart") -> Markup:
     """The SVG chart as markup (the serializer escaped every label)."""
     return Markup(bar_chart_svg(series, title=str(title), chart_id=chart_id))  # noqa: S704

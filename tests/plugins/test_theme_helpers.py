@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from plugins.theme_helpers.charts import monthly_counts
+from plugins.theme_helpers.filters import excerpt
 from plugins.theme_helpers.topics import by_initial, most_used
 
 
@@ -57,3 +58,17 @@ def test_every_topic_once_under_its_letter() -> None:
     assert [[t.name for t, _ in pairs] for _, pairs in letters] == [
         [" 3d printing"], ["Alpha", "alpine", "apple"], ["beta", "Beta 2"], ["Écoles"]]
     assert sum(len(pairs) for _, pairs in letters) == len(tags)
+
+
+def test_an_excerpt_is_cut_between_words_with_one_ellipsis() -> None:
+    text = ("For years our digital team treated them as stakeholders to be briefed. This "
+            "autumn we started treating them as researchers. We asked twelve councillors, "
+            "and then some more")
+    assert excerpt(text, 70) == \
+        "For years our digital team treated them as stakeholders to be briefed…"
+    assert excerpt(text, 155) == ("For years our digital team treated them as stakeholders to be "
+                                  "briefed. This autumn we started treating them as researchers. "
+                                  "We asked twelve councillors…")
+    assert excerpt("Short   and\nwhole.", 70) == "Short and whole."
+    assert excerpt("x" * 100, 10) == "x" * 10 + "…"  # one long word: cut inside it
+    assert excerpt(None, 10) == ""
