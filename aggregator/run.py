@@ -336,6 +336,10 @@ class FetchRun:
             if result is not None:
                 result.new = max(0, result.new - 1)
                 result.repeats += 1
+            feed_state = state.get(existing.member_id)
+            if feed_state is not None:  # for the health page
+                feed_state.repeats += 1
+                state.save(feed_state)
 
     def index(self) -> PostIndex:
         """Every post file's identity, read the first time a feed has something to write.
@@ -487,6 +491,7 @@ class FetchRun:
         feed_state.site = processed.site
         feed_state.posts = len(processed.posts)
         feed_state.left_out = processed.left_out
+        feed_state.repeats = result.repeats
         if newest is not None:
             feed_state.last_post = max(newest, feed_state.last_post or 0)
         return _Done(written, processed.generator, fetched.headers)

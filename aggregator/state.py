@@ -17,7 +17,8 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 2: feeds.left_out (topic filters); 3: post_files.title, original_url
+SCHEMA_VERSION = 4  # 2: feeds.left_out (topic filters); 3: post_files.title, original_url;
+# 4: feeds.repeats (cross-posts)
 _APP_ID = 0x50534221  # "PSB!": tells our database from someone else's
 
 _SCHEMA = """
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_post REAL,                 -- date of the newest post seen
     posts INTEGER NOT NULL DEFAULT 0,
     left_out INTEGER NOT NULL DEFAULT 0,  -- entries outside the member's topics, last fetch
+    repeats INTEGER NOT NULL DEFAULT 0,   -- new entries repeating another member's post, last fetch
     title TEXT,
     site TEXT
 );
@@ -85,6 +87,7 @@ class FeedState:
     last_post: float | None = None
     posts: int = 0
     left_out: int = 0  # the last fetch's entries outside the member's topics (selection.py)
+    repeats: int = 0  # the last fetch's new entries repeating another member's (crossposts.py)
     title: str | None = None
     site: str | None = None
 
@@ -175,6 +178,8 @@ class State:
             if 0 < version < 3:  # post files' titles and addresses: their rows are read again
                 _add_columns(db, "post_files", "title TEXT", "original_url TEXT")
                 db.execute("DELETE FROM post_files")
+            if 0 < version < 4:
+                _add_columns(db, "feeds", "repeats INTEGER NOT NULL DEFAULT 0")
             db.execute(f"PRAGMA application_id = {_APP_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("PRAGMA quick_check").fetchone()

@@ -96,6 +96,7 @@ class MemberHealth:
     posts: int  # posts on the site
     redirect: str | None
     left_out: int = 0  # the last fetch's posts outside the member's topics
+    repeats: int = 0  # the last fetch's posts already here from another member (cross-posts)
 
     @property
     def status_label(self) -> str:
@@ -156,7 +157,8 @@ def member_health(member: Member, state: FeedState | None, articles: Sequence[An
         error_detail=state.last_error if state is not None and state.last_error else None,
         failures=state.failures if state else 0,
         last_post=newest, days_since_post=days, posts=len(articles), redirect=redirect,
-        left_out=state.left_out if state is not None else 0)
+        left_out=state.left_out if state is not None else 0,
+        repeats=state.repeats if state is not None else 0)
 
 
 def network_health(members: Sequence[Member], states: Mapping[str, FeedState],

@@ -128,6 +128,7 @@ def test_a_later_copy_of_a_post_on_the_site_is_left_out(
     assert posts(net, "team") == ["weeknote-12.md"]  # the copy left out, its own post kept
     out = capsys.readouterr().out
     assert "1 post(s) already here from another member's blog left out (cross-posts)" in out
+    assert net.health("team")["repeats"] == 1 and net.health("amira")["repeats"] == 0
     before = net.files()
     shutil.rmtree(net.state.parent)
     assert net.fetch("--force") == 0
@@ -200,6 +201,7 @@ def test_two_blogs_publishing_it_within_the_hour_leave_the_earlier_whichever_ans
         "amira-assisted-digital-is-a-service", "amira-bin-day-done-properly"]
     out = capsys.readouterr().out
     assert "2 post(s) already here from another member's blog left out (cross-posts)" in out
+    assert net.health("team")["repeats"] == 2  # for the health page
     before = net.files()
     assert net.fetch("--force") == 0
     assert net.files() == before

@@ -39,6 +39,24 @@ def test_a_database_of_schema_1_gains_the_new_column_and_keeps_its_rows(tmp_path
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_a_database_of_schema_3_gains_the_cross_post_count(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with State(path) as state:
+        state.save(FeedState("a", "https://a.org/feed/", etag='"x"', left_out=1))
+    db = sqlite3.connect(path)  # as schema 3 left it
+    db.execute("ALTER TABLE feeds DROP COLUMN repeats")
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    db.close()
+    with State(path) as state:
+        row = state.get("a")
+        assert row is not None and row.etag == '"x"' and row.left_out == 1 and row.repeats == 0
+        state.save(FeedState("a", "https://a.org/feed/", repeats=2))
+    with State(path) as state:
+        row = state.get("a")
+        assert row is not None and row.repeats == 2
+
+
 def test_a_database_of_schema_2_forgets_its_post_file_rows_to_read_them_again(
         tmp_path: Path) -> None:
     """Schema 3 keeps each post file's title and address (to know a post that moved): rows

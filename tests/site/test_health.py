@@ -31,7 +31,7 @@ def write_state(path: Path) -> None:
                              last_success=ts(2026, 3, 20, 11), last_attempt=ts(2026, 3, 20, 11),
                              last_status=200, posts=6, last_post=ts(2026, 3, 18, 9),
                              redirected_to="https://alice.example.org/blog/feed/",
-                             left_out=4))
+                             left_out=4, repeats=1))
         state.save(FeedState("bob-quiet", "https://bob.example.net/atom.xml",
                              last_success=ts(2026, 1, 2, 8), last_attempt=ts(2026, 3, 20, 11),
                              last_error="https://bob.example.net/atom.xml: HTTP 404 Not Found",
@@ -91,6 +91,10 @@ def test_each_member_says_what_is_wrong_and_what_to_do(with_state: tuple[Path, P
     assert ("Posts taken: Only those on digital, open data, weeknotes; none on personal "
             "(4 of the feed’s posts were not, at the last fetch)") in cards["alice-example"]
     assert "Posts taken" not in cards["bob-quiet"]
+    # a post of hers missing here may be a cross-post: shown under the member who had it first
+    assert ("Cross-posts: 1 of the feed’s posts is already here from another member’s blog, "
+            "and shown there") in cards["alice-example"]
+    assert "Cross-posts" not in cards["bob-quiet"]
     assert "Paused" in cards["dan-paused"] and "un-paused" in cards["dan-paused"]
     assert "Not fetched yet" in cards["erin-joined"] and "Last post: None yet" in cards[
         "erin-joined"]
