@@ -141,6 +141,8 @@ def status_table(rows: list[tuple[str, str, FeedState | None]], *, now: float) -
             notes.append("feed gone (HTTP 410)")
         if state.left_out:
             notes.append(f"{state.left_out} post(s) outside its topics at the last fetch")
+        if state.repeats:
+            notes.append(f"{state.repeats} cross-post(s) left out at the last fetch")
         last_post = ""
         if state.last_post:
             last_post = f"{int((now - state.last_post) // 86400)} days ago"

@@ -7,6 +7,7 @@ from html import escape
 
 import pytest
 
+from aggregator.cli import main
 from aggregator.crossposts import same_writing, words
 from aggregator.write import title_key
 from tests.aggregator.test_run import Network, net  # noqa: F401 - the fixture
@@ -129,6 +130,8 @@ def test_a_later_copy_of_a_post_on_the_site_is_left_out(
     out = capsys.readouterr().out
     assert "1 post(s) already here from another member's blog left out (cross-posts)" in out
     assert net.health("team")["repeats"] == 1 and net.health("amira")["repeats"] == 0
+    assert main(["status", "--members", str(net.members), "--state", str(net.state)]) == 0
+    assert "1 cross-post(s) left out at the last fetch" in capsys.readouterr().out
     before = net.files()
     shutil.rmtree(net.state.parent)
     assert net.fetch("--force") == 0
