@@ -15,8 +15,9 @@ Two blogs that publish it within the same hour are both new in one run: once eve
 read, the run removes the later one (`copies_among_fresh`; not yet published, as the build
 comes after), so which stays never depends on which blog answered first.
 
-Nothing is recorded: every fetch of the member's feed decides again from the post files (the
-index), so deleting var/ changes nothing, and when the post it repeats goes (deleted on its
+No decision is recorded (the state keeps only how many, for the health page): every fetch of
+the member's feed decides again from the post files (the index), so deleting var/ changes
+nothing, and when the post it repeats goes (deleted on its
 blog, taken down, its member removed with their posts) the copy is written as a post of its
 own the next time its blog's feed is read anew (it changes, or a forced fetch).
 """
