@@ -74,7 +74,7 @@ def summary_table(report: RunReport) -> Table:
 
     def remarkable(result: MemberResult) -> bool:
         return bool(result.error or result.warning or result.redirect or result.deleted
-                    or result.moved or result.repeats)
+                    or result.moved or result.repeats_new)
 
     # A first run over a large network fetches everyone: a thousand rows saying "fetched" tell
     # nobody anything (and take rich half a second to draw), so past a point they are counted.

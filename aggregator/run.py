@@ -68,6 +68,7 @@ class MemberResult:
     left_out: int = 0  # entries outside the member's topics, not written
     moved: int = 0  # posts found under new guids (a blog that moved), kept as they were
     repeats: int = 0  # new posts repeating another member's (crossposts.py), not written
+    repeats_new: int = 0  # how many more than at the feed's last fetch (what to point out)
     deleted: int = 0  # posts the blog deleted, removed here too (deletions.py)
     error: str | None = None
     warning: str | None = None
@@ -336,6 +337,7 @@ class FetchRun:
             if result is not None:
                 result.new = max(0, result.new - 1)
                 result.repeats += 1
+                result.repeats_new += 1
             feed_state = state.get(existing.member_id)
             if feed_state is not None:  # for the health page
                 feed_state.repeats += 1
@@ -491,6 +493,7 @@ class FetchRun:
         feed_state.site = processed.site
         feed_state.posts = len(processed.posts)
         feed_state.left_out = processed.left_out
+        result.repeats_new = max(0, result.repeats - feed_state.repeats)
         feed_state.repeats = result.repeats
         if newest is not None:
             feed_state.last_post = max(newest, feed_state.last_post or 0)

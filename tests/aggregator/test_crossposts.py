@@ -132,6 +132,16 @@ def test_a_later_copy_of_a_post_on_the_site_is_left_out(
     assert net.health("team")["repeats"] == 1 and net.health("amira")["repeats"] == 0
     assert main(["status", "--members", str(net.members), "--state", str(net.state)]) == 0
     assert "1 cross-post(s) left out at the last fetch" in capsys.readouterr().out
+    # the team's feed changes with nothing new in it: the copy left out is no news twice
+    route = net.server.routes["/team/feed/"]
+    net.server.routes["/team/feed/"] = Reply(
+        200, route.body.replace(b"<channel>", b"<channel><lastBuildDate>Fri, 06 Mar 2026 "
+                                b"10:00:00 +0000</lastBuildDate>"),
+        route.headers)
+    assert net.fetch() == 0
+    out = capsys.readouterr().out
+    assert "cross-posts" not in out and "3 member(s) with nothing new" in out
+    assert net.health("team")["repeats"] == 1
     before = net.files()
     shutil.rmtree(net.state.parent)
     assert net.fetch("--force") == 0
