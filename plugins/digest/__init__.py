@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from feedgenerator import Atom1Feed, get_tag_uri
 from pelican import signals
@@ -32,7 +31,7 @@ from pelican.generators import Generator
 
 from aggregator.atomic import write_atomic
 from aggregator.dates import as_utc
-from plugins.members_directory.generator import network_now
+from plugins.members_directory.generator import network_now, site_zone
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +110,7 @@ class DigestGenerator(Generator):  # type: ignore[misc]
         sector_save_as = self.settings.get("DIGEST_SECTOR_FEED_ATOM")
         if not save_as and not sector_save_as:
             return
-        try:
-            zone: tzinfo = ZoneInfo(str(self.settings.get("TIMEZONE") or "UTC"))
-        except (KeyError, ValueError):
-            zone = ZoneInfo("UTC")
+        zone = site_zone(self.settings)
         now = network_now(self.settings)
         count = int(self.settings.get("DIGEST_WEEKS") or DEFAULT_WEEKS)
         weeks = ended_weeks(self.context.get("articles") or [], now, zone, count)

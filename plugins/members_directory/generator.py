@@ -39,11 +39,16 @@ def network_now(settings: Mapping[str, Any]) -> datetime:
     fixed = settings.get("NETWORK_TODAY")
     if isinstance(fixed, datetime):
         return fixed if fixed.tzinfo else fixed.replace(tzinfo=UTC)
-    try:
-        zone: tzinfo = ZoneInfo(str(settings.get("TIMEZONE") or "UTC"))
-    except (KeyError, ValueError):
-        zone = UTC
+    zone = site_zone(settings)
     return datetime.combine(datetime.now(zone).date(), time(0), tzinfo=zone)
+
+
+def site_zone(settings: Mapping[str, Any]) -> tzinfo:
+    """The site's TIMEZONE (UTC if it names none this machine knows)."""
+    try:
+        return ZoneInfo(str(settings.get("TIMEZONE") or "UTC"))
+    except (KeyError, ValueError):
+        return UTC
 
 
 def _folder(url: str) -> str:
