@@ -214,8 +214,8 @@ class PostIndex:
     def add(self, existing: Existing, guid: str) -> None:
         self.by_member.setdefault(existing.member_id, {})[guid] = existing
         self.slugs[existing.slug] = (existing.member_id, guid)
-        if self._titles is not None and existing.title:
-            self._titles.setdefault(title_key(existing.title), []).append(existing)
+        if self._titles is not None:
+            self._title(existing, self._titles)
 
     def titled(self, key: str) -> list[Existing]:
         """The posts whose title has this `title_key`, the files a run just wrote included;
@@ -224,9 +224,13 @@ class PostIndex:
             self._titles = {}
             for posts in self.by_member.values():
                 for existing in posts.values():
-                    if existing.title:
-                        self._titles.setdefault(title_key(existing.title), []).append(existing)
+                    self._title(existing, self._titles)
         return self._titles.get(key, [])
+
+    @staticmethod
+    def _title(existing: Existing, titles: dict[str, list[Existing]]) -> None:
+        if existing.title:
+            titles.setdefault(title_key(existing.title), []).append(existing)
 
     def get(self, member_id: str, guid: str) -> Existing | None:
         return self.by_member.get(member_id, {}).get(guid)
