@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -122,24 +122,23 @@ def _repeated(index: PostIndex, member_id: str, title: str | None, date: datetim
     return None
 
 
-def copies_among_fresh(index: PostIndex, fresh: Sequence[Existing]
+def copies_among_fresh(index: PostIndex, fresh: Mapping[str, Existing]
                        ) -> list[tuple[Existing, Existing]]:
-    """Of the posts a run wrote as new (`fresh`: their files, as the index has them), those
-    that repeat another post by the rule of `repeated`, each with the post it repeats, and
-    forgotten by the index: two blogs that published the same writing within the same hour
-    are both new in one run, and the one written first could not know of the other. Taken
-    oldest first, so that a copy of a copy finds the first post. The caller removes their
-    files (not yet published: the build comes after the fetch)."""
-    paths = {existing.path for existing in fresh}
+    """Of the posts a run wrote as new (`fresh`: their files, as the index has them, by path),
+    those that repeat another post by the rule of `repeated`, each with the post it repeats,
+    and forgotten by the index: two blogs that published the same writing within the same
+    hour are both new in one run, and the one written first could not know of the other.
+    Taken oldest first, so that a copy of a copy finds the first post. The caller removes
+    their files (not yet published: the build comes after the fetch)."""
     shared = [(as_utc(existing.previous.date), existing.member_id, existing)
-              for existing in fresh if existing.previous is not None
+              for existing in fresh.values() if existing.previous is not None
               and len(index.titled(title_key(existing.title))) > 1]
     copies: list[tuple[Existing, Existing]] = []
     for date, member_id, existing in sorted(shared, key=lambda row: row[:2]):
         if index.get(member_id, existing.guid) is not existing:
             continue  # taken over or removed since
         original = _repeated(index, member_id, existing.title, date,
-                             partial(body_of, existing.path), paths)
+                             partial(body_of, existing.path), fresh)
         if original is not None:
             copies.append((existing, original))
             index.forget(existing)

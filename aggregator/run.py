@@ -265,8 +265,7 @@ class FetchRun:
         self.takedowns: Takedowns | None = None
         self._feed_states: dict[str, FeedState] = {}
         self._file_samples: dict[str, str] = {}
-        self._fresh: list[Existing] = []  # the posts written as new (crossposts.py)
-        self._fresh_paths: set[str] = set()
+        self._fresh: dict[str, Existing] = {}  # path → each post written as new (crossposts.py)
         # Backpressure instead of a queue without end. Members in progress at once, from
         # their request to their files: whatever the size of the network, at most this many
         # bodies are ever held. And bodies in the parse pipeline (fetched, waiting for a
@@ -318,18 +317,11 @@ class FetchRun:
         that which one stays never depends on which blog answered first."""
         if len(self._fresh) < 2:
             return
-        from aggregator.takedowns import remove_post_files
-
         results = {result.member_id: result for result in report.results}
         for existing, original in copies_among_fresh(self.index(), self._fresh):
-            try:
-                remove_post_files(self.settings.content_dir, Path(existing.path), existing.slug)
-            except OSError as exc:
-                logger.warning("%s: %s repeats %s's post %s, but could not be removed: %s",
-                               existing.member_id, existing.path, original.member_id,
-                               original.path, exc)
+            if not self._remove_post(existing, state,
+                                     f"it repeats {original.member_id}'s post {original.path}"):
                 continue
-            state.forget_thread(existing.slug)
             logger.info("%s: %s repeats %s's post %s (a cross-post); removed",
                         existing.member_id, existing.original_url or existing.guid,
                         original.member_id, original.path)
@@ -499,6 +491,22 @@ class FetchRun:
             feed_state.last_post = max(newest, feed_state.last_post or 0)
         return _Done(written, processed.generator, fetched.headers)
 
+    def _remove_post(self, post: Existing, state: State, why: str) -> bool:
+        """Delete a post's file and its thread, and forget both (the index, the thread's
+        state): whether it was done. A file that cannot be removed is said so, with `why` it
+        had to go; the next fetch that finds the same tries again."""
+        from aggregator.takedowns import remove_post_files
+
+        try:
+            remove_post_files(self.settings.content_dir, Path(post.path), post.slug)
+        except OSError as exc:
+            logger.warning("%s: %s could not be removed (%s): %s", post.member_id, post.path,
+                           why, exc)
+            return False
+        self.index().forget(post)
+        state.forget_thread(post.slug)
+        return True
+
     async def _follow_deletions(self, member: Member, fetcher: Fetcher,
                                 processed: _Processed, state: State) -> int:
         """Remove the member's posts that their blog deleted (deletions.py); how many."""
@@ -508,19 +516,9 @@ class FetchRun:
         removed = 0
         for post in missing_posts(index.posts(member.id), processed.posts, processed.guids):
             status = await gone_from_blog(fetcher, str(post.original_url))
-            if status is None:
+            if status is None or not self._remove_post(
+                    post, state, f"{post.original_url} is gone from the blog (HTTP {status})"):
                 continue
-            from aggregator.takedowns import remove_post_files
-
-            try:
-                remove_post_files(self.settings.content_dir, Path(post.path), post.slug)
-            except OSError as exc:  # the next fetch that finds it missing tries again
-                logger.warning("%s: %s is gone from the blog (HTTP %d), but %s could not be "
-                               "removed: %s", member.id, post.original_url, status, post.path,
-                               exc)
-                continue
-            index.forget(post)
-            state.forget_thread(post.slug)
             logger.warning("%s: %s is gone from the blog (HTTP %d): %s removed here too",
                            member.id, post.original_url, status, post.path)
             removed += 1
@@ -669,7 +667,7 @@ class FetchRun:
                 index.take_over(was, post)
                 known = index.get(member.id, post.guid)
             if was is None and (known is None or not known.exists()):
-                original = repeated(index, post, self._fresh_paths)
+                original = repeated(index, post, self._fresh)
                 if original is not None:
                     logger.info("%s: %s repeats %s's post %s (a cross-post); not written",
                                 member.id, post.original_url or post.guid,
@@ -686,8 +684,7 @@ class FetchRun:
         for (post, _slug, _path), is_new, row in zip(items, new, rows, strict=True):
             existing = index.get(member.id, post.guid)
             if is_new and row is not None and existing is not None:
-                self._fresh.append(existing)
-                self._fresh_paths.add(existing.path)
+                self._fresh[existing.path] = existing
         return [_Written(post, slug, is_new, row is not None, was_moved)
                 for (post, slug, _), is_new, row, was_moved in zip(items, new, rows, moved,
                                                                     strict=True)], repeats
