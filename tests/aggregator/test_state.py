@@ -19,16 +19,24 @@ def test_round_trip(tmp_path: Path) -> None:
         assert state.get("b") is None
 
 
+def as_schema(path: Path, version: int, *missing: str) -> None:
+    """Put the database back as an older schema left it: without the `missing` columns
+    ("table.column") that came after, and with that version number."""
+    db = sqlite3.connect(path)
+    for column in missing:
+        table, name = column.split(".")
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
+    db.execute(f"PRAGMA user_version = {version}")
+    db.commit()
+    db.close()
+
+
 def test_a_database_of_schema_1_gains_the_new_column_and_keeps_its_rows(tmp_path: Path) -> None:
     """Schema 1 had no `left_out`: the row a run wrote then is kept (validators and all)."""
     path = tmp_path / "s.sqlite3"
     with State(path) as state:
         state.save(FeedState("a", "https://a.org/feed/", etag='"x"', posts=3))
-    db = sqlite3.connect(path)  # as schema 1 left it
-    db.execute("ALTER TABLE feeds DROP COLUMN left_out")
-    db.execute("PRAGMA user_version = 1")
-    db.commit()
-    db.close()
+    as_schema(path, 1, "feeds.left_out", "feeds.repeats")
     with State(path) as state:
         row = state.get("a")
         assert row is not None and row.etag == '"x"' and row.posts == 3 and row.left_out == 0
@@ -43,11 +51,7 @@ def test_a_database_of_schema_3_gains_the_cross_post_count(tmp_path: Path) -> No
     path = tmp_path / "s.sqlite3"
     with State(path) as state:
         state.save(FeedState("a", "https://a.org/feed/", etag='"x"', left_out=1))
-    db = sqlite3.connect(path)  # as schema 3 left it
-    db.execute("ALTER TABLE feeds DROP COLUMN repeats")
-    db.execute("PRAGMA user_version = 3")
-    db.commit()
-    db.close()
+    as_schema(path, 3, "feeds.repeats")
     with State(path) as state:
         row = state.get("a")
         assert row is not None and row.etag == '"x"' and row.left_out == 1 and row.repeats == 0
@@ -66,12 +70,7 @@ def test_a_database_of_schema_2_forgets_its_post_file_rows_to_read_them_again(
     with State(path) as state:
         state.save(FeedState("a", "https://a.org/feed/", etag='"x"'))
         state.save_post_files([PostFile("a/2026/p.md", 1, 2, "a", "g", "a-p", None, None)])
-    db = sqlite3.connect(path)  # as schema 2 left it
-    db.execute("ALTER TABLE post_files DROP COLUMN title")
-    db.execute("ALTER TABLE post_files DROP COLUMN original_url")
-    db.execute("PRAGMA user_version = 2")
-    db.commit()
-    db.close()
+    as_schema(path, 2, "post_files.title", "post_files.original_url", "feeds.repeats")
     with State(path) as state:
         assert state.post_files() == {}
         row = state.get("a")
